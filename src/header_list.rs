@@ -1,0 +1,152 @@
+//! Reading comma-separated header lists and merging `Vary`.
+//!
+//! A list-valued header may arrive as one line or several; HTTP treats `a, b` and two lines `a`
+//! and `b` alike, so every function here reads all lines of a header.
+
+use bytes::{BufMut, BytesMut};
+use http::header::{GetAll, HeaderMap, HeaderValue, VARY};
+
+/// Iterates over the comma-separated elements of every line of a header, with surrounding
+/// whitespace trimmed and empty elements skipped.
+pub(crate) fn elements<'a>(lines: GetAll<'a, HeaderValue>) -> impl Iterator<Item = &'a [u8]> {
+    lines
+        .into_iter()
+        .flat_map(|line| line.as_bytes().split(|&byte| byte == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|element| !element.is_empty())
+}
+
+/// Adds `token` to the response's `Vary` header unless it is already covered, so that no token
+/// appears twice across all `Vary` lines (compared case-insensitively) and `Vary: *` stays `*`.
+///
+/// The common cases (no `Vary` yet, or `token` already present) do not allocate.
+pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
+    let mut has_token = false;
+    let mut has_star = false;
+    let mut count = 0_usize;
+    for element in elements(headers.get_all(VARY)) {
+        count += 1;
+        has_token |= element.eq_ignore_ascii_case(token.as_bytes());
+        has_star |= element == b"*";
+    }
+
+    if has_star {
+        if count > 1 || headers.get_all(VARY).iter().count() > 1 {
+            headers.insert(VARY, HeaderValue::from_static("*"));
+        }
+        return;
+    }
+    if has_duplicates(headers) {
+        rewrite_vary(headers, token);
+        return;
+    }
+    if !has_token {
+        headers.append(VARY, HeaderValue::from_static(token));
+    }
+}
+
+fn has_duplicates(headers: &HeaderMap) -> bool {
+    let mut seen = elements(headers.get_all(VARY)).enumerate();
+    seen.any(|(index, element)| {
+        elements(headers.get_all(VARY))
+            .take(index)
+            .any(|earlier| earlier.eq_ignore_ascii_case(element))
+    })
+}
+
+/// Replaces all `Vary` lines with one line holding each token once, in first-seen order, with
+/// `token` added at the end if missing.
+#[cold]
+fn rewrite_vary(headers: &mut HeaderMap, token: &'static str) {
+    let mut unique: Vec<&[u8]> = Vec::new();
+    for element in elements(headers.get_all(VARY)).chain([token.as_bytes()]) {
+        if !unique.iter().any(|kept| kept.eq_ignore_ascii_case(element)) {
+            unique.push(element);
+        }
+    }
+    let mut joined = BytesMut::new();
+    for (index, element) in unique.iter().enumerate() {
+        if index > 0 {
+            joined.put_slice(b", ");
+        }
+        joined.put_slice(element);
+    }
+    // The bytes come from valid header values, minus commas and whitespace, so they stay valid.
+    if let Ok(value) = HeaderValue::from_maybe_shared(joined.freeze()) {
+        headers.insert(VARY, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vary_after_adding_origin(lines: &[&'static str]) -> Vec<String> {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append(VARY, HeaderValue::from_static(line));
+        }
+        add_vary(&mut headers, "Origin");
+        headers
+            .get_all(VARY)
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn elements_across_lines_trimmed() {
+        let mut headers = HeaderMap::new();
+        headers.append(VARY, HeaderValue::from_static(" a ,b,, \t"));
+        headers.append(VARY, HeaderValue::from_static("c"));
+        let found: Vec<&[u8]> = elements(headers.get_all(VARY)).collect();
+        assert_eq!(found, [&b"a"[..], b"b", b"c"]);
+    }
+
+    #[test]
+    fn vary_added_when_missing() {
+        assert_eq!(vary_after_adding_origin(&[]), ["Origin"]);
+    }
+
+    #[test]
+    fn vary_added_as_new_line_beside_other_tokens() {
+        assert_eq!(
+            vary_after_adding_origin(&["Accept-Encoding"]),
+            ["Accept-Encoding", "Origin"]
+        );
+    }
+
+    #[test]
+    fn vary_kept_when_token_present_in_other_case() {
+        assert_eq!(
+            vary_after_adding_origin(&["accept-encoding, origin"]),
+            ["accept-encoding, origin"]
+        );
+    }
+
+    #[test]
+    fn vary_star_kept() {
+        assert_eq!(vary_after_adding_origin(&["*"]), ["*"]);
+    }
+
+    #[test]
+    fn vary_star_with_other_tokens_becomes_star() {
+        assert_eq!(vary_after_adding_origin(&["Accept", "*"]), ["*"]);
+    }
+
+    #[test]
+    fn vary_duplicates_merged_into_one_line() {
+        assert_eq!(
+            vary_after_adding_origin(&["Accept-Encoding, origin", "ACCEPT-ENCODING", "Cookie"]),
+            ["Accept-Encoding, origin, Cookie"]
+        );
+    }
+
+    #[test]
+    fn vary_duplicates_merged_and_token_added() {
+        assert_eq!(
+            vary_after_adding_origin(&["Accept", "accept"]),
+            ["Accept, Origin"]
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! Recognizing a preflight request and computing its answer.
+
+use http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS,
+    ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName, HeaderValue, VARY,
+};
+use http::{Method, Request, StatusCode};
+
+use crate::config::{Config, HeaderPolicy, MethodPolicy};
+use crate::header_list::elements;
+use crate::origin::OriginPolicy;
+
+/// The request header of a Private Network Access preflight.
+const ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-request-private-network");
+/// The answer that allows a Private Network Access request.
+const ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
+
+/// The methods a browser never preflights on their own and accepts in any preflight answer.
+const SAFELISTED_METHODS: [Method; 3] = [Method::GET, Method::HEAD, Method::POST];
+
+/// Tells whether a request is a CORS preflight: `OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`. A plain `OPTIONS` is an ordinary request.
+pub(crate) fn is_preflight<B>(request: &Request<B>, origin: &RequestOrigin) -> bool {
+    request.method() == Method::OPTIONS
+        && !matches!(origin, RequestOrigin::Absent)
+        && request
+            .headers()
+            .contains_key(ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// The `Origin` header of a request.
+#[derive(Debug)]
+pub(crate) enum RequestOrigin {
+    Absent,
+    Single(HeaderValue),
+    /// More than one `Origin` header: no browser sends that, so no origin in it is trusted.
+    Several,
+}
+
+impl RequestOrigin {
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
+        let mut values = headers.get_all(http::header::ORIGIN).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Self::Absent,
+            (Some(origin), None) => Self::Single(origin.clone()),
+            (Some(_), Some(_)) => Self::Several,
+        }
+    }
+}
+
+/// Returns the `Access-Control-Allow-Origin` value for a request's origin, or `None` if the
+/// origin is not allowed. Under [`OriginPolicy::Any`] that is `*` whatever the request carries.
+pub(crate) fn allowed_origin(config: &Config, origin: RequestOrigin) -> Option<HeaderValue> {
+    match (&config.origins, origin) {
+        (OriginPolicy::Any, _) => Some(HeaderValue::from_static("*")),
+        (OriginPolicy::Matching(matcher), RequestOrigin::Single(origin)) => {
+            matcher.allows(&origin).then_some(origin)
+        }
+        (OriginPolicy::Matching(_), RequestOrigin::Absent | RequestOrigin::Several) => None,
+    }
+}
+
+/// Why a preflight was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    Origin,
+    Method,
+    Header,
+}
+
+/// The layer's own answer to a preflight: status and headers, with an empty body.
+#[derive(Debug)]
+pub(crate) struct PreflightAnswer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+}
+
+/// Answers a preflight: the allow headers when origin, method and every requested header are
+/// allowed, otherwise the rejection status without CORS headers.
+pub(crate) fn answer(
+    config: &Config,
+    request: &HeaderMap,
+    origin: RequestOrigin,
+) -> PreflightAnswer {
+    let mut headers = HeaderMap::with_capacity(8);
+    headers.insert(VARY, config.preflight_vary.clone());
+
+    let allow_origin = match check(config, request, origin) {
+        Ok(allow_origin) => allow_origin,
+        Err(_rejection) => {
+            return PreflightAnswer {
+                status: config.rejection_status,
+                headers,
+            };
+        }
+    };
+
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
+    if config.credentials {
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+    }
+    insert_allow_methods(config, request, &mut headers);
+    insert_allow_headers(config, request, &mut headers);
+    if let Some(max_age) = &config.max_age {
+        headers.insert(ACCESS_CONTROL_MAX_AGE, max_age.clone());
+    }
+    if config.private_network && requests_private_network(request) {
+        headers.insert(
+            ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK,
+            HeaderValue::from_static("true"),
+        );
+    }
+    PreflightAnswer {
+        status: config.preflight_status,
+        headers,
+    }
+}
+
+/// Runs the checks a preflight must pass, returning the `Access-Control-Allow-Origin` value.
+fn check(
+    config: &Config,
+    request: &HeaderMap,
+    origin: RequestOrigin,
+) -> Result<HeaderValue, Rejection> {
+    let allow_origin = allowed_origin(config, origin).ok_or(Rejection::Origin)?;
+    if !method_allowed(config, request) {
+        return Err(Rejection::Method);
+    }
+    if !headers_allowed(config, request) {
+        return Err(Rejection::Header);
+    }
+    Ok(allow_origin)
+}
+
+fn method_allowed(config: &Config, request: &HeaderMap) -> bool {
+    let MethodPolicy::List { methods, .. } = &config.methods else {
+        return true;
+    };
+    let Some(requested) = request.get(ACCESS_CONTROL_REQUEST_METHOD) else {
+        return false;
+    };
+    let requested = requested.as_bytes();
+    SAFELISTED_METHODS
+        .iter()
+        .chain(methods)
+        .any(|method| method.as_str().as_bytes() == requested)
+}
+
+fn headers_allowed(config: &Config, request: &HeaderMap) -> bool {
+    let HeaderPolicy::List { names, .. } = &config.headers else {
+        return true;
+    };
+    elements(request.get_all(ACCESS_CONTROL_REQUEST_HEADERS)).all(|requested| {
+        names
+            .iter()
+            .any(|name| name.as_str().as_bytes().eq_ignore_ascii_case(requested))
+    })
+}
+
+fn insert_allow_methods(config: &Config, request: &HeaderMap, headers: &mut HeaderMap) {
+    let value = match &config.methods {
+        MethodPolicy::List { value, .. } => value.clone(),
+        // With credentials a browser reads `*` as a method name, so name the requested one.
+        MethodPolicy::Any if config.credentials => match request.get(ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            Some(requested) => requested.clone(),
+            None => return,
+        },
+        MethodPolicy::Any => HeaderValue::from_static("*"),
+    };
+    headers.insert(ACCESS_CONTROL_ALLOW_METHODS, value);
+}
+
+fn insert_allow_headers(config: &Config, request: &HeaderMap, headers: &mut HeaderMap) {
+    match &config.headers {
+        HeaderPolicy::List {
+            value: Some(value), ..
+        } => {
+            headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value.clone());
+        }
+        HeaderPolicy::List { value: None, .. } => {}
+        // Requested headers may span several lines; the answer repeats them line for line, which
+        // a browser reads as one list, instead of joining them into a new allocation.
+        HeaderPolicy::Mirror => {
+            for line in request.get_all(ACCESS_CONTROL_REQUEST_HEADERS) {
+                headers.append(ACCESS_CONTROL_ALLOW_HEADERS, line.clone());
+            }
+        }
+    }
+}
+
+fn requests_private_network(request: &HeaderMap) -> bool {
+    request
+        .get(ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"))
+}
