@@ -23,7 +23,7 @@ const SAFELISTED_METHODS: [Method; 3] = [Method::GET, Method::HEAD, Method::POST
 
 /// Tells whether a request is a CORS preflight: `OPTIONS` with `Origin` and
 /// `Access-Control-Request-Method`. A plain `OPTIONS` is an ordinary request.
-pub(crate) fn is_preflight<B>(request: &Request<B>, origin: &RequestOrigin) -> bool {
+pub(crate) fn is_preflight<B>(request: &Request<B>, origin: &RequestOrigin<'_>) -> bool {
     request.method() == Method::OPTIONS
         && !matches!(origin, RequestOrigin::Absent)
         && request
@@ -32,32 +32,33 @@ pub(crate) fn is_preflight<B>(request: &Request<B>, origin: &RequestOrigin) -> b
 }
 
 /// The `Origin` header of a request.
-#[derive(Debug)]
-pub(crate) enum RequestOrigin {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RequestOrigin<'a> {
     Absent,
-    Single(HeaderValue),
+    Single(&'a HeaderValue),
     /// More than one `Origin` header: no browser sends that, so no origin in it is trusted.
     Several,
 }
 
-impl RequestOrigin {
-    pub(crate) fn of(headers: &HeaderMap) -> Self {
+impl<'a> RequestOrigin<'a> {
+    pub(crate) fn of(headers: &'a HeaderMap) -> Self {
         let mut values = headers.get_all(http::header::ORIGIN).iter();
         match (values.next(), values.next()) {
             (None, _) => Self::Absent,
-            (Some(origin), None) => Self::Single(origin.clone()),
+            (Some(origin), None) => Self::Single(origin),
             (Some(_), Some(_)) => Self::Several,
         }
     }
 }
 
 /// Returns the `Access-Control-Allow-Origin` value for a request's origin, or `None` if the
-/// origin is not allowed. Under [`OriginPolicy::Any`] that is `*` whatever the request carries.
-pub(crate) fn allowed_origin(config: &Config, origin: RequestOrigin) -> Option<HeaderValue> {
+/// origin is not allowed. Under [`OriginPolicy::Any`] that is `*` whatever the request carries;
+/// otherwise the request's own value, whose clone shares its bytes.
+pub(crate) fn allowed_origin(config: &Config, origin: RequestOrigin<'_>) -> Option<HeaderValue> {
     match (&config.origins, origin) {
         (OriginPolicy::Any, _) => Some(HeaderValue::from_static("*")),
         (OriginPolicy::Matching(matcher), RequestOrigin::Single(origin)) => {
-            matcher.allows(&origin).then_some(origin)
+            matcher.allows(origin).then(|| origin.clone())
         }
         (OriginPolicy::Matching(_), RequestOrigin::Absent | RequestOrigin::Several) => None,
     }
@@ -83,7 +84,7 @@ pub(crate) struct PreflightAnswer {
 pub(crate) fn answer(
     config: &Config,
     request: &HeaderMap,
-    origin: RequestOrigin,
+    origin: RequestOrigin<'_>,
 ) -> PreflightAnswer {
     let mut headers = HeaderMap::with_capacity(8);
     headers.insert(VARY, config.preflight_vary.clone());
@@ -126,7 +127,7 @@ pub(crate) fn answer(
 fn check(
     config: &Config,
     request: &HeaderMap,
-    origin: RequestOrigin,
+    origin: RequestOrigin<'_>,
 ) -> Result<HeaderValue, Rejection> {
     let allow_origin = allowed_origin(config, origin).ok_or(Rejection::Origin)?;
     if !method_allowed(config, request) {
