@@ -86,10 +86,6 @@ fn values(headers: &HeaderMap, name: &str) -> Vec<String> {
         .collect()
 }
 
-fn header<'a>(response: &'a Response<String>, name: &str) -> Option<&'a str> {
-    response.headers().get(name).map(|v| v.to_str().unwrap())
-}
-
 fn allow_list() -> ForceCorsBuilder {
     ForceCorsLayer::builder()
         .allow_origins([ORIGIN, "https://*.example.org"])
