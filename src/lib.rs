@@ -86,3 +86,8 @@ pub use config::{
 pub use error::ConfigError;
 pub use layer::ForceCorsLayer;
 pub use service::ForceCors;
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
