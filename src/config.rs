@@ -68,6 +68,8 @@ pub struct ForceCorsBuilder {
     private_network: bool,
     preflight_status: StatusCode,
     rejection_status: StatusCode,
+    catch_panic: bool,
+    catch_errors: bool,
 }
 
 impl Default for ForceCorsBuilder {
@@ -94,6 +96,8 @@ impl ForceCorsBuilder {
             private_network: false,
             preflight_status: StatusCode::NO_CONTENT,
             rejection_status: StatusCode::FORBIDDEN,
+            catch_panic: false,
+            catch_errors: false,
         }
     }
 
@@ -378,6 +382,42 @@ impl ForceCorsBuilder {
         self
     }
 
+    /// Turns a panic in the inner service, in `call` or while its future is polled, into a
+    /// `500 Internal Server Error` with the CORS headers and an empty body, instead of a dropped
+    /// connection that a browser reports as a network error. Off by default.
+    ///
+    /// The panic message never reaches the response; with the `tracing` feature it is logged.
+    /// Nothing is caught in a binary built with `panic = "abort"`, since the process ends first.
+    ///
+    /// ```
+    /// use force_cors::ForceCorsLayer;
+    ///
+    /// let layer = ForceCorsLayer::builder().allow_any_origin().catch_panic(true).build()?;
+    /// # Ok::<(), force_cors::ConfigError>(())
+    /// ```
+    pub fn catch_panic(mut self, catch: bool) -> Self {
+        self.catch_panic = catch;
+        self
+    }
+
+    /// Turns an `Err` from the inner service into a `500 Internal Server Error` with the CORS
+    /// headers and an empty body. Off by default.
+    ///
+    /// Servers such as hyper close the connection when a service returns `Err`, and a browser
+    /// then reports a network error; with this on, the page reads a 500 instead. With the
+    /// `tracing` feature the error's type is logged (the error value has no `Display` bound).
+    ///
+    /// ```
+    /// use force_cors::ForceCorsLayer;
+    ///
+    /// let layer = ForceCorsLayer::builder().allow_any_origin().catch_errors(true).build()?;
+    /// # Ok::<(), force_cors::ConfigError>(())
+    /// ```
+    pub fn catch_errors(mut self, catch: bool) -> Self {
+        self.catch_errors = catch;
+        self
+    }
+
     /// Applies the gRPC-web settings: methods `POST, OPTIONS`, the request headers in
     /// [`GRPC_WEB_ALLOWED_HEADERS`] plus any header a preflight requests, and the response
     /// headers in [`GRPC_WEB_EXPOSED_HEADERS`] exposed. Origins and credentials stay as they are,
@@ -432,6 +472,8 @@ impl fmt::Debug for ForceCorsBuilder {
             .field("private_network", &self.private_network)
             .field("preflight_status", &self.preflight_status)
             .field("rejection_status", &self.rejection_status)
+            .field("catch_panic", &self.catch_panic)
+            .field("catch_errors", &self.catch_errors)
             .finish()
     }
 }
@@ -480,6 +522,8 @@ pub(crate) struct Config {
     pub(crate) preflight_status: StatusCode,
     pub(crate) rejection_status: StatusCode,
     pub(crate) preflight_vary: HeaderValue,
+    pub(crate) catch_panic: bool,
+    pub(crate) catch_errors: bool,
 }
 
 impl Config {
@@ -497,6 +541,8 @@ impl Config {
             preflight_status: StatusCode::NO_CONTENT,
             rejection_status: StatusCode::FORBIDDEN,
             preflight_vary: HeaderValue::from_static(PREFLIGHT_VARY),
+            catch_panic: false,
+            catch_errors: false,
         }
     }
 
@@ -544,6 +590,8 @@ impl TryFrom<ForceCorsBuilder> for Config {
             preflight_status,
             rejection_status,
             preflight_vary,
+            catch_panic: builder.catch_panic,
+            catch_errors: builder.catch_errors,
         })
     }
 }

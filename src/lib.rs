@@ -76,6 +76,7 @@ mod error;
 pub mod future;
 mod header_list;
 mod layer;
+mod log;
 mod origin;
 mod preflight;
 mod service;

@@ -5,9 +5,10 @@ use http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS,
     ACCESS_CONTROL_REQUEST_METHOD, HeaderMap, HeaderName, HeaderValue, VARY,
 };
-use http::{Method, Request, StatusCode};
+use http::{Method, Request};
 
 use crate::config::{Config, HeaderPolicy, MethodPolicy};
+use crate::future::LayerResponse;
 use crate::header_list::elements;
 use crate::origin::OriginPolicy;
 
@@ -72,11 +73,15 @@ pub(crate) enum Rejection {
     Header,
 }
 
-/// The layer's own answer to a preflight: status and headers, with an empty body.
-#[derive(Debug)]
-pub(crate) struct PreflightAnswer {
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
+impl Rejection {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Self::Origin => "origin not allowed",
+            Self::Method => "requested method not allowed",
+            Self::Header => "a requested header is not allowed",
+        }
+    }
 }
 
 /// Answers a preflight: the allow headers when origin, method and every requested header are
@@ -85,14 +90,15 @@ pub(crate) fn answer(
     config: &Config,
     request: &HeaderMap,
     origin: RequestOrigin<'_>,
-) -> PreflightAnswer {
+) -> LayerResponse {
     let mut headers = HeaderMap::with_capacity(8);
     headers.insert(VARY, config.preflight_vary.clone());
 
     let allow_origin = match check(config, request, origin) {
         Ok(allow_origin) => allow_origin,
-        Err(_rejection) => {
-            return PreflightAnswer {
+        Err(rejection) => {
+            crate::log::rejected_preflight(rejection, request, origin);
+            return LayerResponse {
                 status: config.rejection_status,
                 headers,
             };
@@ -117,7 +123,7 @@ pub(crate) fn answer(
             HeaderValue::from_static("true"),
         );
     }
-    PreflightAnswer {
+    LayerResponse {
         status: config.preflight_status,
         headers,
     }

@@ -1,5 +1,6 @@
 //! The tower service.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -7,7 +8,7 @@ use http::{Request, Response};
 use tower_service::Service;
 
 use crate::config::Config;
-use crate::future::ResponseFuture;
+use crate::future::{LayerResponse, ResponseFuture};
 use crate::preflight::{self, RequestOrigin};
 
 /// A service that answers CORS preflights itself and puts the CORS headers on every response of
@@ -60,11 +61,28 @@ where
 
         if preflight::is_preflight(&request, &origin) {
             let answer = preflight::answer(&self.config, request.headers(), origin);
-            return ResponseFuture::preflight(answer);
+            return ResponseFuture::own(answer);
         }
 
         let allow_origin = preflight::allowed_origin(&self.config, origin);
-        let future = self.inner.call(request);
+        if allow_origin.is_none() {
+            crate::log::disallowed_origin(origin);
+        }
+
+        // A service may panic in `call` itself, before it returns a future.
+        let future = if self.config.catch_panic {
+            let inner = &mut self.inner;
+            match catch_unwind(AssertUnwindSafe(move || inner.call(request))) {
+                Ok(future) => future,
+                Err(panic) => {
+                    crate::log::caught_panic(&*panic);
+                    let response = LayerResponse::internal_error(&self.config, allow_origin);
+                    return ResponseFuture::own(response);
+                }
+            }
+        } else {
+            self.inner.call(request)
+        };
         ResponseFuture::inner(future, allow_origin, Arc::clone(&self.config))
     }
 }
