@@ -70,6 +70,8 @@ pub struct ForceCorsBuilder {
     rejection_status: StatusCode,
     catch_panic: bool,
     catch_errors: bool,
+    /// A mistake found before `build`, in an environment variable, reported by `build`.
+    pending_error: Option<ConfigError>,
 }
 
 impl Default for ForceCorsBuilder {
@@ -98,6 +100,7 @@ impl ForceCorsBuilder {
             rejection_status: StatusCode::FORBIDDEN,
             catch_panic: false,
             catch_errors: false,
+            pending_error: None,
         }
     }
 
@@ -126,6 +129,65 @@ impl ForceCorsBuilder {
         self.origins
             .extend(origins.into_iter().map(|o| o.as_ref().to_owned()));
         self
+    }
+
+    /// Allows the origins of a comma-separated list such as
+    /// `"https://app.example.com, https://*.example.org"`, as read from a configuration file or a
+    /// command line. Each entry is taken as by [`allow_origins`](Self::allow_origins); whitespace
+    /// around entries and empty entries are ignored.
+    ///
+    /// ```
+    /// use force_cors::ForceCorsLayer;
+    ///
+    /// let layer = ForceCorsLayer::builder()
+    ///     .allow_origin_list("https://app.example.com, http://localhost:3000")
+    ///     .build()?;
+    /// # Ok::<(), force_cors::ConfigError>(())
+    /// ```
+    pub fn allow_origin_list(self, list: &str) -> Self {
+        self.allow_origins(split_list(list))
+    }
+
+    /// Allows the origins of a comma-separated list read from the environment variable `name`,
+    /// as [`allow_origin_list`](Self::allow_origin_list) does.
+    ///
+    /// A missing variable, or an invalid entry, is reported by [`build`](Self::build) with the
+    /// variable's name and the entry's position.
+    ///
+    /// ```
+    /// use force_cors::ForceCorsLayer;
+    ///
+    /// # unsafe { std::env::set_var("CORS_ALLOWED_ORIGINS", "https://app.example.com") };
+    /// let layer = ForceCorsLayer::builder()
+    ///     .allow_origins_from_env("CORS_ALLOWED_ORIGINS")
+    ///     .build()?;
+    /// # Ok::<(), force_cors::ConfigError>(())
+    /// ```
+    pub fn allow_origins_from_env(mut self, name: &str) -> Self {
+        let list = match std::env::var(name) {
+            Ok(list) => list,
+            Err(error) => {
+                let unicode = matches!(error, std::env::VarError::NotUnicode(_));
+                self.pending_error
+                    .get_or_insert(ConfigError::EnvironmentVariableMissing {
+                        name: name.to_owned(),
+                        not_unicode: unicode,
+                    });
+                return self;
+            }
+        };
+        for (index, entry) in split_list(&list).enumerate() {
+            if let Err(error) = OriginMatcher::new([entry], None) {
+                self.pending_error
+                    .get_or_insert(ConfigError::InEnvironmentVariable {
+                        name: name.to_owned(),
+                        position: index + 1,
+                        error: Box::new(error),
+                    });
+                return self;
+            }
+        }
+        self.allow_origin_list(&list)
     }
 
     /// Allows the origins for which `predicate` returns `true`, in addition to any list.
@@ -474,6 +536,7 @@ impl fmt::Debug for ForceCorsBuilder {
             .field("rejection_status", &self.rejection_status)
             .field("catch_panic", &self.catch_panic)
             .field("catch_errors", &self.catch_errors)
+            .field("pending_error", &self.pending_error)
             .finish()
     }
 }
@@ -555,7 +618,10 @@ impl Config {
 impl TryFrom<ForceCorsBuilder> for Config {
     type Error = ConfigError;
 
-    fn try_from(builder: ForceCorsBuilder) -> Result<Self, ConfigError> {
+    fn try_from(mut builder: ForceCorsBuilder) -> Result<Self, ConfigError> {
+        if let Some(error) = builder.pending_error.take() {
+            return Err(error);
+        }
         let origins = origin_policy(&builder)?;
         let methods = method_policy(&builder)?;
         let headers = header_policy(&builder)?;
@@ -676,6 +742,13 @@ fn expose_policy(builder: &ForceCorsBuilder) -> Result<ExposePolicy, ConfigError
         (false, _) if names.is_empty() => ExposePolicy::None,
         (false, _) => ExposePolicy::Value(join_header_value(names.iter().map(HeaderName::as_str))),
     })
+}
+
+/// Iterates over the non-empty, trimmed entries of a comma-separated list.
+fn split_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
 }
 
 /// Parses header names, lowercased and without duplicates.

@@ -53,6 +53,22 @@ pub enum ConfigError {
         /// The configured status code.
         status: u16,
     },
+    /// An environment variable named as an origin list is not set, or not valid Unicode.
+    EnvironmentVariableMissing {
+        /// The variable's name.
+        name: String,
+        /// Whether the variable is set but not valid Unicode.
+        not_unicode: bool,
+    },
+    /// An invalid entry in an origin list read from an environment variable.
+    InEnvironmentVariable {
+        /// The variable's name.
+        name: String,
+        /// The entry's position in the comma-separated list, from 1.
+        position: usize,
+        /// What is wrong with the entry.
+        error: Box<ConfigError>,
+    },
     /// A rejection status outside `400..=599`.
     RejectionStatusNotError {
         /// The configured status code.
@@ -117,6 +133,29 @@ impl fmt::Display for ConfigError {
                 "preflight status {status} is not in 200..=299: browsers treat any other status \
                  as a failed preflight; use 204 (the default) or 200"
             ),
+            Self::EnvironmentVariableMissing {
+                name,
+                not_unicode: false,
+            } => write!(
+                f,
+                "environment variable {name} is not set: set it to a comma-separated list of \
+                 origins, for example \"https://app.example.com, https://*.example.org\""
+            ),
+            Self::EnvironmentVariableMissing {
+                name,
+                not_unicode: true,
+            } => write!(
+                f,
+                "environment variable {name} is not valid Unicode: \
+                 write the origins in ASCII, internationalized domain names as xn--..."
+            ),
+            Self::InEnvironmentVariable {
+                name,
+                position,
+                error,
+            } => {
+                write!(f, "environment variable {name}, entry {position}: {error}")
+            }
             Self::RejectionStatusNotError { status } => write!(
                 f,
                 "rejection status {status} is not in 400..=599: \

@@ -25,7 +25,10 @@ impl LayerResponse {
     pub(crate) fn internal_error(config: &Config, allow_origin: Option<HeaderValue>) -> Self {
         let mut headers = HeaderMap::new();
         decorate(config, &mut headers, allow_origin);
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, headers }
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            headers,
+        }
     }
 
     fn into_response<B: Default>(self) -> Response<B> {
@@ -89,13 +92,18 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future, allow_origin, config } => {
+            StateProj::Inner {
+                future,
+                allow_origin,
+                config,
+            } => {
                 let polled = if config.catch_panic {
                     match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
                         Ok(polled) => polled,
                         Err(panic) => {
                             crate::log::caught_panic(&*panic);
-                            let response = LayerResponse::internal_error(config, allow_origin.take());
+                            let response =
+                                LayerResponse::internal_error(config, allow_origin.take());
                             return Poll::Ready(Ok(response.into_response()));
                         }
                     }
@@ -115,7 +123,9 @@ where
                 Poll::Ready(Ok(response))
             }
             StateProj::Own { response } => {
-                let response = response.take().expect("ResponseFuture polled after completion");
+                let response = response
+                    .take()
+                    .expect("ResponseFuture polled after completion");
                 Poll::Ready(Ok(response.into_response()))
             }
         }

@@ -73,6 +73,9 @@
 mod config;
 mod decorate;
 mod error;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+mod file_config;
 pub mod future;
 mod header_list;
 mod layer;
@@ -85,6 +88,9 @@ pub use config::{
     DEFAULT_MAX_AGE, ForceCorsBuilder, GRPC_WEB_ALLOWED_HEADERS, GRPC_WEB_EXPOSED_HEADERS,
 };
 pub use error::ConfigError;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub use file_config::CorsConfig;
 pub use layer::ForceCorsLayer;
 pub use service::ForceCors;
 

@@ -14,7 +14,10 @@ use tower::{Layer, Service, ServiceExt, service_fn};
 const ORIGIN: &str = "https://app.example";
 
 fn cors_request() -> Request<()> {
-    Request::post("/upload").header("origin", ORIGIN).body(()).unwrap()
+    Request::post("/upload")
+        .header("origin", ORIGIN)
+        .body(())
+        .unwrap()
 }
 
 fn catching() -> ForceCorsLayer {
@@ -31,7 +34,10 @@ fn catching() -> ForceCorsLayer {
 fn assert_decorated_500(response: &Response<String>) {
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(response.headers()["access-control-allow-origin"], ORIGIN);
-    assert_eq!(response.headers()["access-control-expose-headers"], "x-upload-id");
+    assert_eq!(
+        response.headers()["access-control-expose-headers"],
+        "x-upload-id"
+    );
     assert_eq!(response.headers()["vary"], "Origin");
     assert_eq!(response.body(), "");
 }
@@ -68,7 +74,11 @@ async fn panic_in_future_becomes_500() {
 
 #[tokio::test]
 async fn panic_in_call_becomes_500() {
-    let response = catching().layer(PanicsInCall).oneshot(cors_request()).await.unwrap();
+    let response = catching()
+        .layer(PanicsInCall)
+        .oneshot(cors_request())
+        .await
+        .unwrap();
     assert_decorated_500(&response);
 }
 
@@ -103,10 +113,18 @@ async fn disallowed_origin_500_has_no_allow_origin() {
     let service = catching().layer(service_fn(|_request: Request<()>| async {
         Err::<Response<String>, _>(std::io::Error::other("backend down"))
     }));
-    let request = Request::get("/").header("origin", "https://evil.example").body(()).unwrap();
+    let request = Request::get("/")
+        .header("origin", "https://evil.example")
+        .body(())
+        .unwrap();
     let response = service.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
     assert_eq!(response.headers()["vary"], "Origin");
 }
 

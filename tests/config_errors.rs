@@ -191,3 +191,67 @@ fn config_error_is_std_error() {
     let error: Box<dyn std::error::Error + Send + Sync> = Box::new(ConfigError::NoOriginAllowed);
     assert!(!error.to_string().is_empty());
 }
+
+/// Sets an environment variable used by one test only.
+fn set_env(name: &str, value: &str) {
+    // SAFETY: each test uses its own variable, and nothing outside std reads the environment
+    // while tests run, so no C code races with this write.
+    unsafe { std::env::set_var(name, value) };
+}
+
+#[test]
+fn origin_list_from_env_accepted() {
+    set_env(
+        "FORCE_CORS_TEST_GOOD",
+        " https://app.example , https://*.example.org,,null ",
+    );
+    let layer = ForceCorsLayer::builder()
+        .allow_origins_from_env("FORCE_CORS_TEST_GOOD")
+        .build();
+    assert!(layer.is_ok(), "{layer:?}");
+}
+
+#[test]
+fn origin_list_from_env_names_bad_entry() {
+    set_env(
+        "FORCE_CORS_TEST_BAD",
+        "https://app.example, https://api.example/v1",
+    );
+    assert_error(
+        ForceCorsLayer::builder().allow_origins_from_env("FORCE_CORS_TEST_BAD"),
+        ConfigError::InEnvironmentVariable {
+            name: "FORCE_CORS_TEST_BAD".into(),
+            position: 2,
+            error: Box::new(ConfigError::InvalidOrigin {
+                origin: "https://api.example/v1".into(),
+                reason: "an origin has no path, query or fragment; remove them",
+            }),
+        },
+        &[
+            "FORCE_CORS_TEST_BAD",
+            "entry 2",
+            "\"https://api.example/v1\"",
+        ],
+    );
+}
+
+#[test]
+fn origin_list_from_missing_env() {
+    assert_error(
+        ForceCorsLayer::builder().allow_origins_from_env("FORCE_CORS_TEST_UNSET"),
+        ConfigError::EnvironmentVariableMissing {
+            name: "FORCE_CORS_TEST_UNSET".into(),
+            not_unicode: false,
+        },
+        &["FORCE_CORS_TEST_UNSET", "not set", "comma-separated"],
+    );
+}
+
+#[test]
+fn origin_list_string_names_bad_entry() {
+    assert_error(
+        ForceCorsLayer::builder().allow_origin_list("https://app.example, *"),
+        ConfigError::WildcardInOriginList,
+        &["allow_any_origin()"],
+    );
+}
