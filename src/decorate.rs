@@ -7,7 +7,7 @@ use http::header::{
 };
 
 use crate::config::{Config, ExposePolicy};
-use crate::header_list::add_vary;
+use crate::header_list::merge_vary;
 
 /// Replaces whatever CORS headers the inner service set with those of the configuration.
 ///
@@ -32,9 +32,8 @@ pub(crate) fn decorate(
         insert_expose_headers(config, headers);
     }
 
-    if config.varies_by_origin() {
-        add_vary(headers, "Origin");
-    }
+    let vary_token = config.varies_by_origin().then_some("Origin");
+    merge_vary(headers, vary_token);
 }
 
 /// Removes every `Access-Control-*` response header. The scan allocates nothing; removal, which

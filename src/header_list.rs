@@ -16,17 +16,18 @@ pub(crate) fn elements<'a>(lines: GetAll<'a, HeaderValue>) -> impl Iterator<Item
         .filter(|element| !element.is_empty())
 }
 
-/// Adds `token` to the response's `Vary` header unless it is already covered, so that no token
-/// appears twice across all `Vary` lines (compared case-insensitively) and `Vary: *` stays `*`.
+/// Merges the response's `Vary` lines so that no token appears twice across them (compared
+/// case-insensitively) and `Vary: *` stays `*`, adding `token` when given and not yet present.
 ///
-/// The common cases (no `Vary` yet, or `token` already present) do not allocate.
-pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
-    let mut has_token = false;
+/// The common cases (no `Vary` yet, or `token` already present) do not allocate; only duplicate
+/// tokens from the inner service call for a rewrite.
+pub(crate) fn merge_vary(headers: &mut HeaderMap, token: Option<&'static str>) {
+    let mut has_token = token.is_none();
     let mut has_star = false;
     let mut count = 0_usize;
     for element in elements(headers.get_all(VARY)) {
         count += 1;
-        has_token |= element.eq_ignore_ascii_case(token.as_bytes());
+        has_token |= token.is_some_and(|token| element.eq_ignore_ascii_case(token.as_bytes()));
         has_star |= element == b"*";
     }
 
@@ -36,11 +37,11 @@ pub(crate) fn add_vary(headers: &mut HeaderMap, token: &'static str) {
         }
         return;
     }
-    if has_duplicates(headers) {
+    if count > 1 && has_duplicates(headers) {
         rewrite_vary(headers, token);
         return;
     }
-    if !has_token {
+    if let (Some(token), false) = (token, has_token) {
         headers.append(VARY, HeaderValue::from_static(token));
     }
 }
@@ -57,9 +58,10 @@ fn has_duplicates(headers: &HeaderMap) -> bool {
 /// Replaces all `Vary` lines with one line holding each token once, in first-seen order, with
 /// `token` added at the end if missing.
 #[cold]
-fn rewrite_vary(headers: &mut HeaderMap, token: &'static str) {
+fn rewrite_vary(headers: &mut HeaderMap, token: Option<&'static str>) {
     let mut unique: Vec<&[u8]> = Vec::new();
-    for element in elements(headers.get_all(VARY)).chain([token.as_bytes()]) {
+    let token = token.map(str::as_bytes);
+    for element in elements(headers.get_all(VARY)).chain(token) {
         if !unique.iter().any(|kept| kept.eq_ignore_ascii_case(element)) {
             unique.push(element);
         }
@@ -86,7 +88,7 @@ mod tests {
         for line in lines {
             headers.append(VARY, HeaderValue::from_static(line));
         }
-        add_vary(&mut headers, "Origin");
+        merge_vary(&mut headers, Some("Origin"));
         headers
             .get_all(VARY)
             .iter()
@@ -139,6 +141,30 @@ mod tests {
         assert_eq!(
             vary_after_adding_origin(&["Accept-Encoding, origin", "ACCEPT-ENCODING", "Cookie"]),
             ["Accept-Encoding, origin, Cookie"]
+        );
+    }
+
+    #[test]
+    fn vary_duplicates_merged_without_token() {
+        let mut headers = HeaderMap::new();
+        headers.append(VARY, HeaderValue::from_static("Accept, origin"));
+        headers.append(VARY, HeaderValue::from_static("ACCEPT"));
+        merge_vary(&mut headers, None);
+        assert_eq!(
+            headers.get_all(VARY).iter().collect::<Vec<_>>(),
+            ["Accept, origin"]
+        );
+    }
+
+    #[test]
+    fn vary_without_token_untouched_when_unique() {
+        let mut headers = HeaderMap::new();
+        headers.append(VARY, HeaderValue::from_static("Accept"));
+        headers.append(VARY, HeaderValue::from_static("Cookie"));
+        merge_vary(&mut headers, None);
+        assert_eq!(
+            headers.get_all(VARY).iter().collect::<Vec<_>>(),
+            ["Accept", "Cookie"]
         );
     }
 
