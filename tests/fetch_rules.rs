@@ -950,3 +950,27 @@ fn layer_debug_hides_predicate() {
     let debug = format!("{layer:?}");
     assert!(debug.contains("Fn(&HeaderValue) -> bool"), "{debug}");
 }
+
+#[tokio::test]
+async fn credentials_preflight_requesting_star_rejected() {
+    let layer = ForceCorsLayer::builder()
+        .allow_origins([ORIGIN])
+        .allow_any_method()
+        .allow_any_header()
+        .allow_credentials(true)
+        .build()
+        .unwrap();
+    let inner = Inner::status(StatusCode::OK);
+    let star_method = request(
+        Method::OPTIONS,
+        &[("origin", ORIGIN), ("access-control-request-method", "*")],
+    );
+    let response = send(&layer, &inner, star_method).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get("access-control-allow-methods").is_none());
+
+    let star_header = preflight(&[("access-control-request-headers", "x-a, *")]);
+    let response = send(&layer, &inner, star_header).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get("access-control-allow-headers").is_none());
+}
