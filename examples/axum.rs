@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use common::{Args, INTERNAL_TRACE_HEADER, MAX_UPLOAD_BYTES, Mode, UPLOAD_ID_HEADER};
+use common::{ApiKind, Args, INTERNAL_TRACE_HEADER, MAX_UPLOAD_BYTES, Mode, UPLOAD_ID_HEADER};
 
 #[derive(Clone)]
 struct AppState {
@@ -43,22 +43,15 @@ struct AppState {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse_or_exit("axum");
+    let args = Args::parse_or_exit("axum", ApiKind::Http);
     let state = AppState {
         token: Arc::from(args.token.as_str()),
         next_upload_id: Arc::new(AtomicU64::new(1)),
     };
     let (app, description) = match args.mode {
         Mode::Fixed => {
-            let cors = common::upload_api_cors_or_exit(&args);
-            let description = if args.allow_origins.is_empty() && !args.credentials {
-                "ForceCorsLayer::permissive() wraps every other layer".to_owned()
-            } else {
-                format!(
-                    "ForceCorsLayer wraps every other layer, allowing {:?}, credentials {}",
-                    args.allow_origins, args.credentials
-                )
-            };
+            let cors = common::cors_or_exit(common::upload_api_cors(&args));
+            let description = common::describe_fixed_mode(&args, "ForceCorsLayer::permissive()");
             (fixed_app(state, cors), description)
         }
         Mode::Broken => (
@@ -68,22 +61,8 @@ async fn main() -> ExitCode {
         ),
     };
 
-    let api_listener = common::bind_or_exit(args.addr, "API").await;
-    let page_listener = common::bind_or_exit(args.page_addr, "page").await;
-    common::print_urls(&api_listener, &page_listener);
-    println!("mode: {} ({description})", args.mode.as_str());
-    println!("Open the page URL in a browser and press the buttons. Ctrl-C stops both servers.");
-
-    let api_base = match api_listener.local_addr() {
-        Ok(addr) => common::api_base(addr),
-        Err(error) => {
-            eprintln!("error: failed to read the API server's address: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let page = common::render_page(&api_base, &args.token);
-    let page_server = tokio::spawn(common::serve_page(page_listener, page, common::ctrl_c()));
-
+    let (api_listener, page_server) =
+        common::bind_and_serve_page(&args, ApiKind::Http, &description).await;
     let served = serve(api_listener, app)
         .with_graceful_shutdown(common::ctrl_c())
         .await;
@@ -238,7 +217,8 @@ fn upload_response(id: String, bytes: usize) -> Response {
 }
 
 /// Panics on purpose. axum does not catch the panic, so the connection closes without a
-/// response and the page's `fetch` fails with a network error in either mode.
+/// response and the page's `fetch` fails with a network error in either mode, unless
+/// `--catch-panic` turns on `ForceCorsLayer`'s panic catching, which responds with a 500.
 async fn panic_on_purpose() -> StatusCode {
     panic!("GET /panic panics on purpose");
 }

@@ -967,10 +967,20 @@ async fn credentials_preflight_requesting_star_rejected() {
     );
     let response = send(&layer, &inner, star_method).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response.headers().get("access-control-allow-methods").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-methods")
+            .is_none()
+    );
 
     let star_header = preflight(&[("access-control-request-headers", "x-a, *")]);
     let response = send(&layer, &inner, star_header).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response.headers().get("access-control-allow-headers").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-headers")
+            .is_none()
+    );
 }

@@ -22,6 +22,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 /// The request header that carries the upload token.
 pub const UPLOAD_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-upload-token-9368");
@@ -43,13 +44,34 @@ const DEFAULT_PAGE_ADDR: &str = "127.0.0.1:8000";
 /// The exit code for invalid arguments or an invalid CORS configuration.
 pub const USAGE_EXIT_CODE: u8 = 2;
 
+/// The API that an example serves, which decides its help text and the cases on its demo page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiKind {
+    /// The HTTP upload API of the axum and hyper examples.
+    Http,
+    /// The gRPC-web upload service of the tonic_web example.
+    GrpcWeb,
+}
+
+impl ApiKind {
+    /// Returns the name that the demo page reads from its configuration.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::GrpcWeb => "grpc-web",
+        }
+    }
+}
+
 /// The position of the CORS layer among the example's layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// `ForceCorsLayer` wraps every other layer, so every response carries CORS headers.
     Fixed,
-    /// The CORS layer sits inside the token check and the body limit, as in apps with the bug, so
-    /// their 401 and 413 responses leave without CORS headers.
+    /// The CORS layer is wired as in apps with the bug. In the HTTP examples it sits inside the
+    /// token check and the body limit, so their 401 and 413 responses leave without CORS
+    /// headers. In the gRPC-web example it exposes no headers, so the page cannot read the
+    /// status of a failed call.
     Broken,
 }
 
@@ -73,6 +95,9 @@ pub struct Args {
     /// Origins for `ForceCorsLayer::builder().allow_origins`; empty means the permissive preset.
     pub allow_origins: Vec<String>,
     pub credentials: bool,
+    /// Whether `ForceCorsLayer` turns a panic into a 500 with CORS headers
+    /// (`ForceCorsBuilder::catch_panic`). Only the HTTP examples take `--catch-panic`.
+    pub catch_panic: bool,
 }
 
 enum Command {
@@ -83,7 +108,7 @@ enum Command {
 impl Args {
     /// Parses the command line and `UPLOAD_TOKEN`. Prints the help and exits with 0 for `--help`,
     /// or prints the error and exits with 2 for invalid input.
-    pub fn parse_or_exit(example: &str) -> Self {
+    pub fn parse_or_exit(example: &str, kind: ApiKind) -> Self {
         let env_token = match std::env::var(TOKEN_ENV) {
             Ok(token) => Some(token),
             Err(std::env::VarError::NotPresent) => None,
@@ -91,10 +116,10 @@ impl Args {
                 exit_with_usage_error(example, &format!("{TOKEN_ENV} is not valid UTF-8"))
             }
         };
-        match parse(std::env::args_os().skip(1), env_token) {
+        match parse(std::env::args_os().skip(1), env_token, kind) {
             Ok(Command::Run(args)) => args,
             Ok(Command::Help) => {
-                print!("{}", help_text(example));
+                print!("{}", help_text(example, kind));
                 process::exit(0);
             }
             Err(message) => exit_with_usage_error(example, &message),
@@ -108,11 +133,35 @@ fn exit_with_usage_error(example: &str, message: &str) -> ! {
     process::exit(i32::from(USAGE_EXIT_CODE));
 }
 
-fn help_text(example: &str) -> String {
+fn help_text(example: &str, kind: ApiKind) -> String {
+    let (summary, broken, exposed, catch_panic) = match kind {
+        ApiKind::Http => (
+            "\
+Runs an upload API and a demo page on another origin that calls it, to show the bug where
+401 and 413 responses leave without CORS headers, and force-cors fixing it.",
+            // No `\` line continuation here: it would strip the indentation of the first line.
+            "                        broken: the CORS layer sits inside the token check and the body
+                        limit, so their 401 and 413 responses carry none [default: fixed].",
+            "Only x-upload-id is exposed then.",
+            "
+  --catch-panic         Respond to a panic with a 500 that carries CORS headers, instead of
+                        closing the connection. Fixed mode only.",
+        ),
+        ApiKind::GrpcWeb => (
+            "\
+Runs a gRPC-web upload service and a demo page on another origin that calls it, to show the
+bug where the status of a failed call (grpc-status, grpc-message) is hidden from the page,
+and force-cors fixing it.",
+            "                        broken: tower-http's CorsLayer without exposed headers, so the
+                        page cannot read grpc-status and grpc-message of a failed call
+                        [default: fixed].",
+            "The gRPC-web response headers stay exposed.",
+            "",
+        ),
+    };
     format!(
         "\
-Runs an upload API and a demo page on another origin that calls it, to show the bug where
-401 and 413 responses leave without CORS headers, and force-cors fixing it.
+{summary}
 
 Usage: cargo run --example {example} -- [OPTIONS]
 
@@ -122,15 +171,14 @@ Options:
   --page-addr IP:PORT   Address of the demo page server [default: {DEFAULT_PAGE_ADDR}].
   --mode fixed|broken   fixed: ForceCorsLayer wraps every other layer, so every response
                         carries CORS headers.
-                        broken: the CORS layer sits inside the token check and the body
-                        limit, so their 401 and 413 responses carry none [default: fixed].
+{broken}
   --token TOKEN         Upload token expected in the {UPLOAD_TOKEN_HEADER} header
                         [default: ${TOKEN_ENV} if set, else {DEFAULT_TOKEN}].
   --allow-origin URL    Allow only the given origins (repeat the option for more),
-                        with ForceCorsLayer::builder() in place of the permissive
-                        preset. Only {UPLOAD_ID_HEADER} is exposed then. Fixed mode only.
+                        with ForceCorsLayer::builder() in place of the preset.
+                        {exposed} Fixed mode only.
   --credentials         Send Access-Control-Allow-Credentials: true. Needs
-                        --allow-origin. Fixed mode only.
+                        --allow-origin. Fixed mode only.{catch_panic}
   -h, --help            Print this help.
 
 Once both servers listen, the example prints `api: URL` and `page: URL` on stdout.
@@ -146,6 +194,7 @@ invalid CORS configuration.
 fn parse(
     arguments: impl IntoIterator<Item = OsString>,
     env_token: Option<String>,
+    kind: ApiKind,
 ) -> Result<Command, String> {
     let mut addr = parse_addr("--addr", DEFAULT_ADDR)?;
     let mut page_addr = parse_addr("--page-addr", DEFAULT_PAGE_ADDR)?;
@@ -153,6 +202,7 @@ fn parse(
     let mut token = env_token;
     let mut allow_origins = Vec::new();
     let mut credentials = false;
+    let mut catch_panic = false;
 
     let mut arguments = arguments.into_iter();
     while let Some(argument) = arguments.next() {
@@ -185,6 +235,13 @@ fn parse(
             "--allow-origin" => allow_origins.push(value()?),
             "--credentials" if inline_value.is_none() => credentials = true,
             "--credentials" => return Err("--credentials takes no value".into()),
+            // The gRPC-web service has no panicking route to show it on.
+            "--catch-panic" if kind == ApiKind::Http && inline_value.is_none() => {
+                catch_panic = true;
+            }
+            "--catch-panic" if kind == ApiKind::Http => {
+                return Err("--catch-panic takes no value".into());
+            }
             other if other.starts_with('-') => return Err(format!("unknown option '{other}'")),
             other => return Err(format!("unexpected argument '{other}'")),
         }
@@ -192,8 +249,8 @@ fn parse(
 
     let token = token.unwrap_or_else(|| DEFAULT_TOKEN.to_owned());
     validate_token(&token)?;
-    if mode == Mode::Broken && (!allow_origins.is_empty() || credentials) {
-        let message = "--allow-origin and --credentials apply to --mode fixed only";
+    if mode == Mode::Broken && (!allow_origins.is_empty() || credentials || catch_panic) {
+        let message = "--allow-origin, --credentials and --catch-panic apply to --mode fixed only";
         return Err(message.into());
     }
     Ok(Command::Run(Args {
@@ -203,6 +260,7 @@ fn parse(
         token,
         allow_origins,
         credentials,
+        catch_panic,
     }))
 }
 
@@ -235,11 +293,12 @@ fn validate_token(token: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the CORS layer for fixed mode: the permissive preset, or an allow-list when
-/// `--allow-origin` or `--credentials` is given.
+/// Builds the CORS layer of the HTTP examples in fixed mode: the permissive preset, or an
+/// allow-list when `--allow-origin` or `--credentials` is given.
 ///
 /// The permissive preset exposes every response header, `x-internal-trace` included. The
 /// allow-list exposes only `x-upload-id`, so the page can show a header it cannot read.
+/// `--catch-panic` adds [`catch_panic`](force_cors::ForceCorsBuilder::catch_panic) to either.
 ///
 /// # Errors
 ///
@@ -247,7 +306,18 @@ fn validate_token(token: &str) -> Result<(), String> {
 /// `--credentials` without `--allow-origin`.
 pub fn upload_api_cors(args: &Args) -> Result<ForceCorsLayer, ConfigError> {
     if args.allow_origins.is_empty() && !args.credentials {
-        return Ok(ForceCorsLayer::permissive());
+        if !args.catch_panic {
+            return Ok(ForceCorsLayer::permissive());
+        }
+        // The builder's equivalent of the permissive preset, because the preset returns a
+        // layer, which takes no further settings.
+        return ForceCorsLayer::builder()
+            .allow_any_origin()
+            .allow_any_method()
+            .allow_any_header()
+            .expose_any_header()
+            .catch_panic(true)
+            .build();
     }
     ForceCorsLayer::builder()
         .allow_origins(&args.allow_origins)
@@ -259,15 +329,81 @@ pub fn upload_api_cors(args: &Args) -> Result<ForceCorsLayer, ConfigError> {
             http::header::AUTHORIZATION.as_str(),
         ])
         .expose_headers([UPLOAD_ID_HEADER.as_str()])
+        .catch_panic(args.catch_panic)
         .build()
 }
 
-/// Builds [`upload_api_cors`], or prints its error and exits with 2.
-pub fn upload_api_cors_or_exit(args: &Args) -> ForceCorsLayer {
-    upload_api_cors(args).unwrap_or_else(|error| {
+/// Builds the CORS layer of the gRPC-web example in fixed mode: the gRPC-web preset for any
+/// origin, or the same settings for an allow-list when `--allow-origin` or `--credentials` is
+/// given.
+///
+/// # Errors
+///
+/// Returns the builder's [`ConfigError`], as [`upload_api_cors`] does.
+pub fn grpc_web_cors(args: &Args) -> Result<ForceCorsLayer, ConfigError> {
+    if args.allow_origins.is_empty() && !args.credentials {
+        return Ok(ForceCorsLayer::grpc_web());
+    }
+    ForceCorsLayer::builder()
+        .grpc_web()
+        .allow_origins(&args.allow_origins)
+        .allow_credentials(args.credentials)
+        .build()
+}
+
+/// Returns the CORS layer that [`upload_api_cors`] or [`grpc_web_cors`] built, or prints the
+/// configuration error and exits with 2.
+pub fn cors_or_exit(built: Result<ForceCorsLayer, ConfigError>) -> ForceCorsLayer {
+    built.unwrap_or_else(|error| {
         eprintln!("error: invalid CORS configuration: {error}");
         process::exit(i32::from(USAGE_EXIT_CODE));
     })
+}
+
+/// Describes the fixed-mode CORS layer for the `mode:` line that the examples print. `preset`
+/// names the preset used without `--allow-origin` and `--credentials`, such as
+/// `ForceCorsLayer::permissive()`.
+pub fn describe_fixed_mode(args: &Args, preset: &str) -> String {
+    let panics = if args.catch_panic {
+        ", panics answered with 500"
+    } else {
+        ""
+    };
+    if args.allow_origins.is_empty() && !args.credentials {
+        format!("{preset} wraps every other layer{panics}")
+    } else {
+        format!(
+            "ForceCorsLayer wraps every other layer, allowing {:?}, credentials {}{panics}",
+            args.allow_origins, args.credentials
+        )
+    }
+}
+
+/// Binds the API and page listeners, prints the `api:`, `page:` and `mode:` lines, and starts
+/// serving the demo page until Ctrl-C. Returns the API listener and the page server's task,
+/// which the caller awaits after the API server stops so that the page server's last log lines
+/// get out. Exits with 1 when a listener cannot be bound.
+pub async fn bind_and_serve_page(
+    args: &Args,
+    kind: ApiKind,
+    mode_description: &str,
+) -> (TcpListener, JoinHandle<()>) {
+    let api_listener = bind_or_exit(args.addr, "API").await;
+    let page_listener = bind_or_exit(args.page_addr, "page").await;
+    print_urls(&api_listener, &page_listener);
+    println!("mode: {} ({mode_description})", args.mode.as_str());
+    println!("Open the page URL in a browser and press the buttons. Ctrl-C stops both servers.");
+
+    let api_base = match api_listener.local_addr() {
+        Ok(addr) => api_base(addr),
+        Err(error) => {
+            eprintln!("error: failed to read the API server's address: {error}");
+            process::exit(1);
+        }
+    };
+    let page = render_page(&api_base, kind, &args.token);
+    let page_server = tokio::spawn(serve_page(page_listener, page, ctrl_c()));
+    (api_listener, page_server)
 }
 
 /// Binds a listener, or prints the error and exits with 1.
@@ -312,12 +448,14 @@ pub async fn ctrl_c() {
     }
 }
 
-/// Returns the demo page with the API base URL and the upload token filled in.
+/// Returns the demo page with the API base URL, the kind of API and the upload token filled
+/// in. The kind decides which cases the page offers.
 ///
 /// The page carries the token so that its good cases succeed without typing. A real page would
 /// get the token from its user.
-pub fn render_page(api_base: &str, token: &str) -> String {
-    let config = serde_json::json!({ "api": api_base, "token": token }).to_string();
+pub fn render_page(api_base: &str, kind: ApiKind, token: &str) -> String {
+    let config = serde_json::json!({ "api": api_base, "kind": kind.as_str(), "token": token });
+    let config = config.to_string();
     // A "</script>" or "<!--" inside the <script> element would end or change it. JSON allows
     // "<" as the escape \u003c, and outside strings the config contains no "<".
     let config = config.replace('<', "\\u003c");

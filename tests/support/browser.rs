@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use chromiumoxide::browser::BrowserConfig;
 use chromiumoxide::cdp::browser_protocol::log::EventEntryAdded;
+use chromiumoxide::cdp::browser_protocol::network::{self, EventRequestWillBeSent};
 use chromiumoxide::cdp::js_protocol::runtime::{EvaluateParams, EventConsoleApiCalled};
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -49,6 +50,10 @@ const EVALUATION_TIMEOUT: Duration = Duration::from_secs(20);
 /// Maximum time to wait for a console message after the script that caused it has finished,
 /// because Chromium sends log entries asynchronously.
 const CONSOLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Maximum request body size, in bytes, that Chromium copies into `Network.requestWillBeSent`
+/// events. Nothing here reads the bodies.
+const MAX_POST_DATA_IN_EVENTS: i64 = 1024;
 
 /// Settings for one browser launch beyond the fixed switches in [`Browser::launch`].
 #[derive(Debug, Clone, Default)]
@@ -159,8 +164,8 @@ impl Browser {
         })
     }
 
-    /// Opens a new tab and navigates it to `url`, collecting console messages from before the
-    /// navigation starts.
+    /// Opens a new tab and navigates it to `url`, collecting console messages and the requests
+    /// the tab sends from before the navigation starts.
     ///
     /// # Panics
     ///
@@ -173,10 +178,24 @@ impl Browser {
             .expect("failed to open a new tab");
 
         let console = Arc::new(Mutex::new(Vec::new()));
+        let sent_requests = Arc::new(Mutex::new(Vec::new()));
         let listener_tasks = vec![
             spawn_log_listener(&page, Arc::clone(&console)).await,
             spawn_console_api_listener(&page, Arc::clone(&console)).await,
+            spawn_request_listener(&page, Arc::clone(&sent_requests)).await,
         ];
+
+        // chromiumoxide enables the Network domain without `maxPostDataSize`, and Chromium 156
+        // then copies each request body, base64-encoded, into its `Network.requestWillBeSent`
+        // event. Decoding that for a 32 MiB upload took 5-7 s (debug build, 2 cores) and
+        // delayed every other fetch in the tab. Enabling the domain again with a limit replaces
+        // the setting.
+        let network_settings = network::EnableParams::builder()
+            .max_post_data_size(MAX_POST_DATA_IN_EVENTS)
+            .build();
+        page.execute(network_settings)
+            .await
+            .expect("failed to limit the request bodies in Network events");
 
         page.goto(url)
             .await
@@ -185,8 +204,24 @@ impl Browser {
         Page {
             inner: page,
             console,
+            sent_requests,
             listener_tasks,
         }
+    }
+
+    /// Returns the browser's product name and version as DevTools reports them, such as
+    /// `Chrome/156.0.8078.114`.
+    ///
+    /// # Panics
+    ///
+    /// Panics when the DevTools command fails.
+    pub async fn version(&self) -> String {
+        let browser = self.inner.as_ref().expect("browser is already closed");
+        browser
+            .version()
+            .await
+            .expect("failed to read the browser version")
+            .product
     }
 
     /// Closes Chromium and waits for its process to exit.
@@ -250,7 +285,7 @@ const FIXED_SWITCHES: [&str; 16] = [
 
 async fn spawn_log_listener(
     page: &chromiumoxide::Page,
-    console: Arc<Mutex<Vec<String>>>,
+    console: Arc<Mutex<Vec<ConsoleEntry>>>,
 ) -> JoinHandle<()> {
     let mut events = page
         .event_listener::<EventEntryAdded>()
@@ -258,14 +293,17 @@ async fn spawn_log_listener(
         .expect("failed to subscribe to Log.entryAdded");
     tokio::spawn(async move {
         while let Some(event) = events.next().await {
-            console.lock().unwrap().push(event.entry.text.clone());
+            console.lock().unwrap().push(ConsoleEntry {
+                text: event.entry.text.clone(),
+                url: event.entry.url.clone(),
+            });
         }
     })
 }
 
 async fn spawn_console_api_listener(
     page: &chromiumoxide::Page,
-    console: Arc<Mutex<Vec<String>>>,
+    console: Arc<Mutex<Vec<ConsoleEntry>>>,
 ) -> JoinHandle<()> {
     let mut events = page
         .event_listener::<EventConsoleApiCalled>()
@@ -283,15 +321,60 @@ async fn spawn_console_api_listener(
                     (None, None) => String::new(),
                 })
                 .collect();
-            console.lock().unwrap().push(arguments.join(" "));
+            console.lock().unwrap().push(ConsoleEntry {
+                text: arguments.join(" "),
+                url: None,
+            });
         }
     })
 }
 
-/// A browser tab with the console messages it has produced so far.
+// Chromium reports CORS preflights here too, with method `OPTIONS`, although page JavaScript
+// cannot observe them.
+async fn spawn_request_listener(
+    page: &chromiumoxide::Page,
+    sent_requests: Arc<Mutex<Vec<SentRequest>>>,
+) -> JoinHandle<()> {
+    let mut events = page
+        .event_listener::<EventRequestWillBeSent>()
+        .await
+        .expect("failed to subscribe to Network.requestWillBeSent");
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            sent_requests.lock().unwrap().push(SentRequest {
+                method: event.request.method.clone(),
+                url: event.request.url.clone(),
+            });
+        }
+    })
+}
+
+/// A console message or log entry of a tab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleEntry {
+    pub text: String,
+    /// The resource the entry is about, when Chromium names one. A network error such as
+    /// `Failed to load resource: net::ERR_EMPTY_RESPONSE` carries the failed request's URL
+    /// here and not in its text. A CORS block names the request's URL in its text and carries
+    /// the page's URL here.
+    pub url: Option<String>,
+}
+
+/// A request that a tab sent, as Chromium reported it in `Network.requestWillBeSent`.
+///
+/// Chromium may report a request that it then does not send, such as the actual request after a
+/// failed preflight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRequest {
+    pub method: String,
+    pub url: String,
+}
+
+/// A browser tab with the console messages it has produced and the requests it has sent so far.
 pub struct Page {
     inner: chromiumoxide::Page,
-    console: Arc<Mutex<Vec<String>>>,
+    console: Arc<Mutex<Vec<ConsoleEntry>>>,
+    sent_requests: Arc<Mutex<Vec<SentRequest>>>,
     listener_tasks: Vec<JoinHandle<()>>,
 }
 
@@ -380,9 +463,19 @@ impl Page {
     /// `init` is the `RequestInit` object as JSON, for example
     /// `json!({"headers": {"Authorization": "Bearer x"}})`.
     pub async fn fetch(&self, url: &str, init: Value) -> FetchOutcome {
-        // Serializing the arguments as JSON makes them valid JavaScript literals.
+        // Serializing `init` as JSON makes it a valid JavaScript literal.
+        self.fetch_with_init_script(url, &init.to_string()).await
+    }
+
+    /// Calls `fetch(url, init)` from the page, where `init` is a JavaScript expression, and
+    /// reports whether its promise resolved.
+    ///
+    /// Use it for a `RequestInit` that JSON cannot express, such as
+    /// `{method: "POST", body: new Uint8Array(1024)}`.
+    pub async fn fetch_with_init_script(&self, url: &str, init_script: &str) -> FetchOutcome {
+        // Serializing the URL as JSON makes it a valid JavaScript literal.
         let expression = format!(
-            "fetch({url}, {init}).then(
+            "fetch({url}, {init_script}).then(
                 async (response) => ({{
                     status: response.status,
                     headers: [...response.headers],
@@ -405,7 +498,21 @@ impl Page {
 
     /// Returns the texts of all console messages and log entries received so far.
     pub fn console_messages(&self) -> Vec<String> {
+        self.console_entries()
+            .into_iter()
+            .map(|entry| entry.text)
+            .collect()
+    }
+
+    /// Returns all console messages and log entries received so far, with their URLs.
+    pub fn console_entries(&self) -> Vec<ConsoleEntry> {
         self.console.lock().unwrap().clone()
+    }
+
+    /// Returns the requests the tab has sent so far, CORS preflights included, in the order
+    /// Chromium reported them.
+    pub fn sent_requests(&self) -> Vec<SentRequest> {
+        self.sent_requests.lock().unwrap().clone()
     }
 
     /// Waits up to 5 seconds for a console message that contains every fragment and returns it.
