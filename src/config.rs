@@ -104,6 +104,26 @@ impl ForceCorsBuilder {
         }
     }
 
+    /// Creates a builder with the settings of [`ForceCorsLayer::permissive`], for adding
+    /// settings on top, such as [`catch_panic`](Self::catch_panic).
+    ///
+    /// Every origin is allowed, so [`allow_credentials`](Self::allow_credentials) makes
+    /// [`build`](Self::build) fail; start from [`new`](Self::new) for an allow-list.
+    ///
+    /// ```
+    /// use force_cors::ForceCorsBuilder;
+    ///
+    /// let layer = ForceCorsBuilder::permissive().catch_panic(true).build()?;
+    /// # Ok::<(), force_cors::ConfigError>(())
+    /// ```
+    pub fn permissive() -> Self {
+        Self::new()
+            .allow_any_origin()
+            .allow_any_method()
+            .allow_any_header()
+            .expose_any_header()
+    }
+
     /// Allows the given origins, adding to those already allowed.
     ///
     /// An entry is an exact origin (`https://app.example.com`, `http://127.0.0.1:8000`), a
@@ -590,25 +610,6 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// The configuration of [`ForceCorsLayer::permissive`]: every origin with `*`, every method,
-    /// every request header mirrored, every response header exposed, no credentials.
-    pub(crate) fn permissive() -> Self {
-        Self {
-            origins: OriginPolicy::Any,
-            methods: MethodPolicy::Any,
-            headers: HeaderPolicy::Mirror,
-            expose: ExposePolicy::Value(HeaderValue::from_static("*")),
-            credentials: false,
-            max_age: Some(HeaderValue::from(DEFAULT_MAX_AGE.as_secs())),
-            private_network: false,
-            preflight_status: StatusCode::NO_CONTENT,
-            rejection_status: StatusCode::FORBIDDEN,
-            preflight_vary: HeaderValue::from_static(PREFLIGHT_VARY),
-            catch_panic: false,
-            catch_errors: false,
-        }
-    }
-
     /// Tells whether the answer depends on the request's origin, which calls for `Vary: Origin`.
     pub(crate) fn varies_by_origin(&self) -> bool {
         !matches!(self.origins, OriginPolicy::Any)

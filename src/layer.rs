@@ -41,7 +41,10 @@ impl ForceCorsLayer {
     /// ```
     #[must_use]
     pub fn permissive() -> Self {
-        Self::from_config(Arc::new(Config::permissive()))
+        // Constant settings, checked by the test `permissive_preset_builds`.
+        ForceCorsBuilder::permissive()
+            .build()
+            .expect("the permissive preset is a valid configuration")
     }
 
     /// Creates a layer for gRPC-web from any origin, without credentials; see

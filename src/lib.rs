@@ -62,7 +62,7 @@
 //!
 //! - axum: `Router::layer` wraps every route and the fallback, with the layers added before it
 //!   inside, so call `.layer(ForceCorsLayer::...)` last, after auth and body-limit layers.
-//!   `route_layer` is too deep: the router's 404 for unknown paths misses it.
+//!   `route_layer` is too deep: the router's 404 and 405 miss it.
 //! - tower: in `ServiceBuilder`, the first `.layer(...)` is the outermost.
 //! - tonic: in `Server::builder().layer(a).layer(b)`, `a` is the outermost; put the CORS layer
 //!   before tonic-web's layer, which answers an HTTP/1 preflight with 400.

@@ -933,6 +933,17 @@ async fn grpc_web_with_credentials_and_allow_list() {
 }
 
 #[test]
+fn permissive_preset_builds() {
+    ForceCorsBuilder::permissive().build().unwrap();
+}
+
+#[test]
+fn permissive_builder_rejects_credentials() {
+    let error = ForceCorsBuilder::permissive().allow_credentials(true).build().unwrap_err();
+    assert_eq!(error, force_cors::ConfigError::AnyOriginWithCredentials);
+}
+
+#[test]
 fn grpc_web_preset_builds() {
     ForceCorsLayer::builder()
         .allow_any_origin()

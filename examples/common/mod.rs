@@ -13,7 +13,7 @@ use std::process;
 use std::time::Duration;
 
 use bytes::Bytes;
-use force_cors::{ConfigError, ForceCorsLayer};
+use force_cors::{ConfigError, ForceCorsBuilder, ForceCorsLayer};
 use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -309,15 +309,7 @@ pub fn upload_api_cors(args: &Args) -> Result<ForceCorsLayer, ConfigError> {
         if !args.catch_panic {
             return Ok(ForceCorsLayer::permissive());
         }
-        // The builder's equivalent of the permissive preset, because the preset returns a
-        // layer, which takes no further settings.
-        return ForceCorsLayer::builder()
-            .allow_any_origin()
-            .allow_any_method()
-            .allow_any_header()
-            .expose_any_header()
-            .catch_panic(true)
-            .build();
+        return ForceCorsBuilder::permissive().catch_panic(true).build();
     }
     ForceCorsLayer::builder()
         .allow_origins(&args.allow_origins)
