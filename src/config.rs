@@ -232,7 +232,7 @@ impl ForceCorsBuilder {
         self
     }
 
-    /// Allows every origin, `null` included, answering `Access-Control-Allow-Origin: *`.
+    /// Allows every origin, `null` included, with `Access-Control-Allow-Origin: *`.
     ///
     /// Cannot be combined with credentials or with an origin list.
     ///
@@ -251,7 +251,7 @@ impl ForceCorsBuilder {
     /// previous list.
     ///
     /// Browsers never preflight for the CORS-safelisted methods `GET`, `HEAD` and `POST` alone,
-    /// and accept them in any preflight answer, so those pass the preflight check even when not
+    /// and accept them in any preflight response, so those pass the preflight check even when not
     /// listed.
     ///
     /// ```
@@ -274,8 +274,8 @@ impl ForceCorsBuilder {
         self
     }
 
-    /// Allows every method: answered with `*`, or with the requested method when credentials are
-    /// on (a browser reads `*` as a method name then).
+    /// Allows every method: sends `*`, or the requested method when credentials are on, because
+    /// a browser then reads `*` as a method name.
     ///
     /// ```
     /// use force_cors::ForceCorsLayer;
@@ -356,8 +356,8 @@ impl ForceCorsBuilder {
 
     /// Lets page JavaScript read every response header.
     ///
-    /// Sends `Access-Control-Expose-Headers: *`; with credentials, where a browser reads `*` as a
-    /// header name, it lists the names of the response's headers instead, which costs one
+    /// Sends `Access-Control-Expose-Headers: *`. With credentials a browser reads `*` as a header
+    /// name, so the layer lists the names of the response's headers instead, which costs one
     /// allocation per response.
     ///
     /// ```
@@ -486,7 +486,7 @@ impl ForceCorsBuilder {
     /// headers and an empty body. Off by default.
     ///
     /// Servers such as hyper close the connection when a service returns `Err`, and a browser
-    /// then reports a network error; with this on, the page reads a 500 instead. With the
+    /// then reports a network error. With this on, the page reads a 500 instead. With the
     /// `tracing` feature the error's type is logged (the error value has no `Display` bound).
     ///
     /// ```

@@ -7,7 +7,7 @@ use tower_layer::Layer;
 use crate::config::Config;
 use crate::{ForceCors, ForceCorsBuilder};
 
-/// A layer that puts CORS headers on every response and answers preflights itself.
+/// A layer that puts CORS headers on every response and responds to preflights itself.
 ///
 /// Add it as the outermost layer, outside authentication, body limits, routing and timeouts, so
 /// that their rejections (401, 404, 413, ...) carry CORS headers too and page JavaScript can read
@@ -30,7 +30,7 @@ pub struct ForceCorsLayer {
 
 impl ForceCorsLayer {
     /// Creates a layer that lets any page read every response: every origin (`null` included)
-    /// answered with `Access-Control-Allow-Origin: *`, every method, every requested header
+    /// allowed with `Access-Control-Allow-Origin: *`, every method, every requested header
     /// (mirrored, so that `Authorization` is covered too), every response header exposed, no
     /// credentials, and a preflight max-age of [`DEFAULT_MAX_AGE`](crate::DEFAULT_MAX_AGE).
     ///

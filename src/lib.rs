@@ -2,14 +2,14 @@
 //!
 //! # The bug it fixes
 //!
-//! A page on one origin calls an API on another. The API's token check answers `401` or its body
-//! limit answers `413`, but those layers run before the CORS layer, so their responses carry no
+//! A page on one origin calls an API on another. The API's token check responds with `401` or its
+//! body limit with `413`, but those layers run before the CORS layer, so their responses carry no
 //! `Access-Control-Allow-Origin`. The browser then hides the response: page JavaScript sees
 //! `TypeError: Failed to fetch` instead of the status, and the console blames CORS.
 //!
 //! # The fix
 //!
-//! Add [`ForceCorsLayer`] as the outermost layer. It answers preflights itself, before any
+//! Add [`ForceCorsLayer`] as the outermost layer. It responds to preflights itself, before any
 //! authentication or routing can reject them, and puts the CORS headers on every response of the
 //! inner service, whatever its status and whoever produced it:
 //!

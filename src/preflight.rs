@@ -1,4 +1,4 @@
-//! Recognizing a preflight request and computing its answer.
+//! Recognizing a preflight request and building the preflight response.
 
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
@@ -15,11 +15,11 @@ use crate::origin::OriginPolicy;
 /// The request header of a Private Network Access preflight.
 const ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK: HeaderName =
     HeaderName::from_static("access-control-request-private-network");
-/// The answer that allows a Private Network Access request.
+/// The preflight response header that allows a Private Network Access request.
 const ACCESS_CONTROL_ALLOW_PRIVATE_NETWORK: HeaderName =
     HeaderName::from_static("access-control-allow-private-network");
 
-/// The methods a browser never preflights on their own and accepts in any preflight answer.
+/// The methods a browser never preflights on their own and accepts in any preflight response.
 const SAFELISTED_METHODS: [Method; 3] = [Method::GET, Method::HEAD, Method::POST];
 
 /// Tells whether a request is a CORS preflight: `OPTIONS` with `Origin` and
@@ -65,7 +65,7 @@ pub(crate) fn allowed_origin(config: &Config, origin: RequestOrigin<'_>) -> Opti
     }
 }
 
-/// Why a preflight was rejected.
+/// The reason a preflight was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rejection {
     Origin,
@@ -205,8 +205,8 @@ fn insert_allow_headers(config: &Config, request: &HeaderMap, headers: &mut Head
             headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, value.clone());
         }
         HeaderPolicy::List { value: None, .. } => {}
-        // Requested headers may span several lines; the answer repeats them line for line, which
-        // a browser reads as one list, instead of joining them into a new allocation.
+        // Requested headers may span several lines. The response repeats them line for line,
+        // which a browser reads as one list, so no joined copy is allocated.
         HeaderPolicy::Mirror => {
             for line in request.get_all(ACCESS_CONTROL_REQUEST_HEADERS) {
                 headers.append(ACCESS_CONTROL_ALLOW_HEADERS, line.clone());

@@ -939,7 +939,10 @@ fn permissive_preset_builds() {
 
 #[test]
 fn permissive_builder_rejects_credentials() {
-    let error = ForceCorsBuilder::permissive().allow_credentials(true).build().unwrap_err();
+    let error = ForceCorsBuilder::permissive()
+        .allow_credentials(true)
+        .build()
+        .unwrap_err();
     assert_eq!(error, force_cors::ConfigError::AnyOriginWithCredentials);
 }
 
