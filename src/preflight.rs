@@ -150,14 +150,17 @@ fn check(
 }
 
 fn method_allowed(config: &Config, request: &HeaderMap) -> bool {
+    if matches!(config.methods, MethodPolicy::Any) && !config.credentials {
+        return true;
+    }
     let Some(requested) = request.get(ACCESS_CONTROL_REQUEST_METHOD) else {
         return false;
     };
     let requested = requested.as_bytes();
     let MethodPolicy::List { methods, .. } = &config.methods else {
-        // The answer names the requested method under credentials, where a browser would read a
-        // `*` as the wildcard it must not be. No browser requests a method called `*`.
-        return !(config.credentials && requested == b"*");
+        // Only under credentials, where the response names the requested method: a browser must
+        // not see `*` there, and no browser requests a method called `*`.
+        return requested != b"*";
     };
     SAFELISTED_METHODS
         .iter()
