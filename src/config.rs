@@ -82,6 +82,14 @@ impl Default for ForceCorsBuilder {
 
 impl ForceCorsBuilder {
     /// Creates a builder with the defaults listed on [`ForceCorsBuilder`].
+    ///
+    /// ```
+    /// use force_cors::{ConfigError, ForceCorsBuilder};
+    ///
+    /// // The defaults allow no origin, so one must be added before `build`.
+    /// let empty = ForceCorsBuilder::new().build();
+    /// assert_eq!(empty.unwrap_err(), ConfigError::NoOriginAllowed);
+    /// ```
     pub fn new() -> Self {
         Self {
             origins: Vec::new(),
@@ -523,6 +531,17 @@ impl ForceCorsBuilder {
     }
 
     /// Checks the configuration and builds the layer.
+    ///
+    /// ```
+    /// use force_cors::{ConfigError, ForceCorsLayer};
+    ///
+    /// let error = ForceCorsLayer::builder()
+    ///     .allow_origins(["https://app.example.com/"])
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(matches!(error, ConfigError::InvalidOrigin { .. }));
+    /// assert!(error.to_string().contains("trailing"));
+    /// ```
     ///
     /// # Errors
     ///

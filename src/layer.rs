@@ -67,6 +67,15 @@ impl ForceCorsLayer {
     }
 
     /// Starts a [`ForceCorsBuilder`] for an origin allow-list, credentials and other settings.
+    ///
+    /// ```
+    /// use force_cors::ForceCorsLayer;
+    ///
+    /// let layer = ForceCorsLayer::builder()
+    ///     .allow_origins(["https://app.example.com"])
+    ///     .build()?;
+    /// # Ok::<(), force_cors::ConfigError>(())
+    /// ```
     pub fn builder() -> ForceCorsBuilder {
         ForceCorsBuilder::new()
     }
