@@ -71,6 +71,7 @@
 #![deny(missing_docs, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod builder;
 mod config;
 mod decorate;
 mod error;
@@ -85,7 +86,7 @@ mod origin;
 mod preflight;
 mod service;
 
-pub use config::{
+pub use builder::{
     DEFAULT_MAX_AGE, ForceCorsBuilder, GRPC_WEB_ALLOWED_HEADERS, GRPC_WEB_EXPOSED_HEADERS,
 };
 pub use error::ConfigError;
