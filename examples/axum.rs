@@ -9,8 +9,13 @@
 //! `--mode fixed`, the default, adds `ForceCorsLayer` last, which makes it the outermost layer,
 //! so every response carries CORS headers.
 //!
+//! `--catch-panic` turns the panic of `GET /panic` into a 500. In fixed mode `ForceCorsLayer`
+//! catches it and adds CORS headers. In broken mode tower-http's `CatchPanicLayer`, added last
+//! as apps add it, catches it outside the CORS layer, so the 500 leaves without CORS headers.
+//!
 //! ```text
 //! cargo run --example axum -- --mode broken
+//! cargo run --example axum -- --mode broken --catch-panic
 //! cargo run --example axum -- --help
 //! ```
 
@@ -30,6 +35,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, serve};
 use force_cors::ForceCorsLayer;
 use serde_json::{Value, json};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -54,11 +60,15 @@ async fn main() -> ExitCode {
             let description = common::describe_fixed_mode(&args, "ForceCorsLayer::permissive()");
             (fixed_app(state, cors), description)
         }
-        Mode::Broken => (
-            broken_app(state),
-            "tower-http's CorsLayer::permissive() sits inside the token check and body limit"
-                .to_owned(),
-        ),
+        Mode::Broken => {
+            let mut description =
+                "tower-http's CorsLayer::permissive() sits inside the token check and body limit"
+                    .to_owned();
+            if args.catch_panic {
+                description.push_str(", with tower-http's CatchPanicLayer outside all of them");
+            }
+            (broken_app(state, args.catch_panic), description)
+        }
     };
 
     let (api_listener, page_server) =
@@ -104,14 +114,22 @@ fn fixed_app(state: AppState, cors: ForceCorsLayer) -> Router {
 /// The body limit rejects a `Content-Length` over 1 MiB before the token check and the handler
 /// run. A body without `Content-Length` fails later, in the handler's `Bytes` extractor, so
 /// that 413 passes through the CORS layer and carries CORS headers even here.
-fn broken_app(state: AppState) -> Router {
+///
+/// With `catch_panic`, tower-http's `CatchPanicLayer` is added last, which makes it the
+/// outermost layer. The 500 it makes for a panic never passes through the CORS layer.
+fn broken_app(state: AppState, catch_panic: bool) -> Router {
     let cors = CorsLayer::permissive();
     let uploads = with_token_check(upload_routes().layer(cors.clone()), &state);
-    public_routes()
+    let app = public_routes()
         .layer(cors)
         .merge(uploads)
-        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES))
-        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_UPLOAD_BYTES));
+    let app = if catch_panic {
+        app.layer(CatchPanicLayer::new())
+    } else {
+        app
+    };
+    app.with_state(state)
 }
 
 /// Adds the token check around every route of `routes`.
@@ -216,9 +234,9 @@ fn upload_response(id: String, bytes: usize) -> Response {
     (headers, body).into_response()
 }
 
-/// Panics on purpose. axum does not catch the panic, so the connection closes without a
-/// response and the page's `fetch` fails with a network error in either mode, unless
-/// `--catch-panic` turns on `ForceCorsLayer`'s panic catching, which responds with a 500.
+/// Panics on purpose. axum does not catch the panic, so without `--catch-panic` the connection
+/// closes without a response and the page's `fetch` fails with a network error in either mode.
+/// With `--catch-panic` the response is a 500, which the page can read in fixed mode only.
 async fn panic_on_purpose() -> StatusCode {
     panic!("GET /panic panics on purpose");
 }

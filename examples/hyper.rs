@@ -12,8 +12,14 @@
 //! `--mode fixed`, the default, makes `ForceCorsLayer` the first `ServiceBuilder` layer, which is
 //! the outermost, so every response carries CORS headers.
 //!
+//! `--catch-panic` turns the panic of `GET /panic` into a 500. In fixed mode `ForceCorsLayer`
+//! catches it and adds CORS headers. In broken mode tower-http's `CatchPanicLayer`, the first
+//! `ServiceBuilder` layer as in apps, catches it outside the CORS layer, so the 500 leaves
+//! without CORS headers.
+//!
 //! ```text
 //! cargo run --example hyper -- --mode broken
+//! cargo run --example hyper -- --mode broken --catch-panic
 //! cargo run --example hyper -- --help
 //! ```
 
@@ -42,6 +48,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tower::{Service, ServiceBuilder};
 use tower_http::body::Limited;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::validate_request::{ValidateRequest, ValidateRequestHeaderLayer};
@@ -69,6 +76,17 @@ async fn main() -> ExitCode {
             let cors = common::cors_or_exit(common::upload_api_cors(&args));
             let description = common::describe_fixed_mode(&args, "ForceCorsLayer::permissive()");
             run(&args, &description, fixed_service(state, cors)).await;
+        }
+        Mode::Broken if args.catch_panic => {
+            let description = "tower-http's CatchPanicLayer is the outermost layer and \
+                               CorsLayer::permissive() the innermost, inside the token check \
+                               and body limit";
+            // The first `ServiceBuilder` layer is the outermost, so the 500 that
+            // `CatchPanicLayer` makes for a panic never passes through the CORS layer.
+            let service = ServiceBuilder::new()
+                .layer(CatchPanicLayer::new())
+                .service(broken_service(state));
+            run(&args, description, service).await;
         }
         Mode::Broken => {
             let description = "tower-http's CorsLayer::permissive() is the innermost layer, \
@@ -391,10 +409,10 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     response
 }
 
-/// Panics on purpose. hyper does not catch the panic: the connection task ends, so the
-/// connection closes without a response and the page's `fetch` fails with a network error in
-/// either mode, unless `--catch-panic` turns on `ForceCorsLayer`'s panic catching, which responds
-/// with a 500.
+/// Panics on purpose. hyper does not catch the panic: without `--catch-panic` the connection
+/// task ends, so the connection closes without a response and the page's `fetch` fails with a
+/// network error in either mode. With `--catch-panic` the response is a 500, which the page can
+/// read in fixed mode only.
 fn panic_on_purpose() -> Response<Full<Bytes>> {
     panic!("GET /panic panics on purpose");
 }

@@ -112,12 +112,23 @@ impl Mode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Server {
     /// Started with `--mode fixed` and no origin options, which selects the example's preset
-    /// (`permissive()` or `grpc_web()`), or with `--mode broken`.
+    /// (`permissive()` or `grpc_web()`), or with `--mode broken`. An HTTP example that takes
+    /// `--catch-panic` gets it too.
     Default,
+    /// An HTTP example started like `Default` but without `--catch-panic`, in either mode.
+    NoCatchPanic,
     /// Fixed mode with `--allow-origin` naming the page origin of the `Default` process.
     AllowList,
     /// Fixed mode with the same `--allow-origin` and `--credentials`.
     Credentials,
+}
+
+impl Server {
+    /// Tells whether the examples start this process in broken mode too. They take
+    /// `--allow-origin` and `--credentials` in fixed mode only.
+    fn runs_in_broken_mode(self) -> bool {
+        matches!(self, Server::Default | Server::NoCatchPanic)
+    }
 }
 
 /// The page origin a case's `fetch` runs on.
@@ -362,7 +373,7 @@ impl Case {
     fn on(mut self, server: Server, origin: Origin) -> Self {
         self.server = server;
         self.origin = origin;
-        if server != Server::Default {
+        if !server.runs_in_broken_mode() {
             self.broken = None;
         }
         self
@@ -421,8 +432,9 @@ impl Case {
 }
 
 /// Returns the cases of an HTTP example. `catch_panic` is true when the example accepts
-/// `--catch-panic`, which turns the panic of `GET /panic` into a 500 in fixed mode. Without it,
-/// and in broken mode, the panic closes the connection without a response.
+/// `--catch-panic`, which turns the panic of `GET /panic` into a 500: with CORS headers in fixed
+/// mode, and without them in broken mode, where tower-http's `CatchPanicLayer` is the outermost
+/// layer. Without `--catch-panic`, the panic closes the connection without a response.
 fn http_cases(catch_panic: bool) -> Vec<Case> {
     use Block::*;
     use Origin::*;
@@ -431,10 +443,10 @@ fn http_cases(catch_panic: bool) -> Vec<Case> {
     let small = Body::Text("hello from the browser matrix");
     let both_upload_headers: &[&str] = &[UPLOAD_ID_HEADER, INTERNAL_TRACE_HEADER];
     let connection_closed = Expect::NetworkError("ERR_EMPTY_RESPONSE");
-    let panic_fixed = if catch_panic {
-        read(500)
+    let (panic_fixed, panic_broken) = if catch_panic {
+        (read(500), Expect::Blocked(MissingAllowOrigin))
     } else {
-        connection_closed.clone()
+        (connection_closed.clone(), connection_closed.clone())
     };
 
     vec![
@@ -535,12 +547,19 @@ fn http_cases(catch_panic: bool) -> Vec<Case> {
         )
         .fixed(read(405)),
         Case::new(
-            "500: GET /panic (`--catch-panic` in fixed mode)",
+            "500: GET /panic, `--catch-panic`",
             "panic",
             Request::new("GET", "/panic"),
         )
         .fixed(panic_fixed)
-        .broken(connection_closed.clone()),
+        .broken(panic_broken),
+        Case::new(
+            "GET /panic, no `--catch-panic`",
+            "panic-uncaught",
+            Request::new("GET", "/panic"),
+        )
+        .on(NoCatchPanic, Allowed)
+        .both(connection_closed),
         Case::new(
             "credentials `include`, permissive preset",
             "credentials-permissive",
@@ -584,13 +603,6 @@ fn http_cases(catch_panic: bool) -> Vec<Case> {
         )
         .on(AllowList, Allowed)
         .fixed(Expect::Blocked(PreflightMissingAllowOrigin)),
-        Case::new(
-            "allow-list, no `--catch-panic`: GET /panic",
-            "allow-list-panic",
-            Request::new("GET", "/panic"),
-        )
-        .on(AllowList, Allowed)
-        .fixed(connection_closed),
         // The credentials configuration: `--allow-origin` and `--credentials`.
         Case::new(
             "credentials, allowed origin: GET /health",
@@ -946,6 +958,8 @@ async fn preflight_cache_outcome(tab: &Page, url: &str, request: &Request) -> Ou
 /// The processes of one example in one mode.
 struct Deployment {
     default: ExampleProcess,
+    /// `None` when the example takes no `--catch-panic`, so that `default` runs without it.
+    no_catch_panic: Option<ExampleProcess>,
     /// `None` in broken mode, where the examples reject `--allow-origin`.
     allow_list: Option<ExampleProcess>,
     credentials: Option<ExampleProcess>,
@@ -964,14 +978,15 @@ impl Deployment {
             mode.as_str(),
         ];
         let mut default_args = base.to_vec();
-        // The examples take `--catch-panic` in fixed mode only.
-        if catch_panic && mode == Mode::Fixed {
+        if catch_panic {
             default_args.push("--catch-panic");
         }
         let default = ExampleProcess::spawn(example, &default_args);
+        let no_catch_panic = catch_panic.then(|| ExampleProcess::spawn(example, &base));
         if mode == Mode::Broken {
             return Self {
                 default,
+                no_catch_panic,
                 allow_list: None,
                 credentials: None,
             };
@@ -986,6 +1001,7 @@ impl Deployment {
         let credentials = ExampleProcess::spawn(example, &credentials_args);
         Self {
             default,
+            no_catch_panic,
             allow_list: Some(allow_list),
             credentials: Some(credentials),
         }
@@ -994,6 +1010,7 @@ impl Deployment {
     fn process(&self, server: Server) -> Option<&ExampleProcess> {
         match server {
             Server::Default => Some(&self.default),
+            Server::NoCatchPanic => Some(self.no_catch_panic.as_ref().unwrap_or(&self.default)),
             Server::AllowList => self.allow_list.as_ref(),
             Server::Credentials => self.credentials.as_ref(),
         }
@@ -1306,10 +1323,13 @@ const MATRIX_INTRODUCTION: &str = "\
 Each example runs as a process with its API and its page on two loopback ports, so the page \
 calls the API cross-origin. Every request is a `fetch` from page JavaScript: written by the test \
 for the HTTP examples, the page's `window.runGrpcCase` for gRPC-web. *fixed* is `--mode fixed`, \
-with `ForceCorsLayer` outside every other layer (`--catch-panic` where the example has it). \
-*broken* is `--mode broken`: tower-http's permissive `CorsLayer` inside the token check and the \
-body limit in the HTTP examples, and tower-http's `CorsLayer` without exposed headers in \
-tonic_web. *allow-list* cases start the example with `--allow-origin` naming the page origin, \
+with `ForceCorsLayer` outside every other layer. *broken* is `--mode broken`: tower-http's \
+permissive `CorsLayer` inside the token check and the body limit in the HTTP examples, and \
+tower-http's `CorsLayer` without exposed headers in tonic_web. The HTTP examples run with \
+`--catch-panic`, except in the \"no `--catch-panic`\" row and the allow-list and credentials \
+cases. In broken mode, `--catch-panic` adds tower-http's `CatchPanicLayer` outside every other \
+layer. \
+*allow-list* cases start the example with `--allow-origin` naming the page origin, \
 *credentials* cases add `--credentials`, and \"other origin\" is a page on a third port that is \
 not in the list. *strict Chromium* is launched with \
 `--enable-features=CorsNonWildcardRequestHeadersSupport`, which makes \

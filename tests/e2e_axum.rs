@@ -46,6 +46,11 @@ async fn catch_panic_answers_500() {
 }
 
 #[tokio::test]
+async fn broken_catch_panic_500_lacks_cors() {
+    upload_api::broken_catch_panic_500_lacks_cors(EXAMPLE).await;
+}
+
+#[tokio::test]
 async fn broken_rejections_lack_cors() {
     upload_api::broken_rejections_lack_cors(EXAMPLE).await;
 }

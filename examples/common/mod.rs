@@ -95,8 +95,10 @@ pub struct Args {
     /// Origins for `ForceCorsLayer::builder().allow_origins`; empty means the permissive preset.
     pub allow_origins: Vec<String>,
     pub credentials: bool,
-    /// Whether `ForceCorsLayer` turns a panic into a 500 with CORS headers
-    /// (`ForceCorsBuilder::catch_panic`). Only the HTTP examples take `--catch-panic`.
+    /// Whether a panic becomes a 500 response. Fixed mode turns on
+    /// `ForceCorsBuilder::catch_panic`, so the 500 carries CORS headers. Broken mode adds
+    /// tower-http's `CatchPanicLayer` outside the CORS layer, so the 500 carries none. Only the
+    /// HTTP examples take `--catch-panic`.
     pub catch_panic: bool,
 }
 
@@ -144,8 +146,10 @@ Runs an upload API and a demo page on another origin that calls it, to show the 
                         limit, so their 401 and 413 responses carry none [default: fixed].",
             "Only x-upload-id is exposed then.",
             "
-  --catch-panic         Respond to a panic with a 500 that carries CORS headers, instead of
-                        closing the connection. Fixed mode only.",
+  --catch-panic         Respond to a panic with a 500 instead of closing the connection.
+                        fixed: ForceCorsLayer catches the panic, so the 500 carries CORS
+                        headers. broken: tower-http's CatchPanicLayer, the outermost
+                        layer, catches it, so the 500 carries none.",
         ),
         ApiKind::GrpcWeb => (
             "\
@@ -249,9 +253,8 @@ fn parse(
 
     let token = token.unwrap_or_else(|| DEFAULT_TOKEN.to_owned());
     validate_token(&token)?;
-    if mode == Mode::Broken && (!allow_origins.is_empty() || credentials || catch_panic) {
-        let message = "--allow-origin, --credentials and --catch-panic apply to --mode fixed only";
-        return Err(message.into());
+    if mode == Mode::Broken && (!allow_origins.is_empty() || credentials) {
+        return Err("--allow-origin and --credentials apply to --mode fixed only".into());
     }
     Ok(Command::Run(Args {
         addr,

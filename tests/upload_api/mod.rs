@@ -321,6 +321,26 @@ pub async fn catch_panic_answers_500(example: &str) {
     assert_eq!(header(&rejected, ACCESS_CONTROL_EXPOSE_HEADERS), Some("*"));
 }
 
+/// Broken mode with `--catch-panic` adds tower-http's `CatchPanicLayer` outside the CORS layer,
+/// as apps do, so its 500 never passes through the CORS layer. The other routes keep their CORS
+/// headers.
+pub async fn broken_catch_panic_500_lacks_cors(example: &str) {
+    let api = Api::start(example, &["--mode", "broken", "--catch-panic"]);
+    let origin = api.page_origin();
+
+    let panicked = api
+        .send(Method::GET, "/panic", &origin, None, Vec::new())
+        .await;
+    assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(header(&panicked, ACCESS_CONTROL_ALLOW_ORIGIN), None);
+
+    let health = api
+        .send(Method::GET, "/health", &origin, None, Vec::new())
+        .await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(header(&health, ACCESS_CONTROL_ALLOW_ORIGIN), Some("*"));
+}
+
 pub async fn broken_rejections_lack_cors(example: &str) {
     let api = Api::start(example, &["--mode", "broken"]);
     let origin = api.page_origin();
@@ -419,7 +439,7 @@ pub fn invalid_arguments_exit_2(example: &str) {
         &["--no-such-flag"],
         &["--token"],
         &["--mode", "broken", "--allow-origin", "http://allowed.test"],
-        &["--mode", "broken", "--catch-panic"],
+        &["--mode", "broken", "--credentials"],
         &["--catch-panic=yes"],
         // Rejected by ForceCorsLayer::builder().build(), not by the argument parser.
         &["--credentials"],
