@@ -3,6 +3,9 @@
 //! A list-valued header may arrive as one line or several; HTTP treats `a, b` and two lines `a`
 //! and `b` alike, so every function here reads all lines of a header.
 
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
 use bytes::{BufMut, BytesMut};
 use http::header::{GetAll, HeaderMap, HeaderValue, VARY};
 
@@ -37,7 +40,7 @@ pub(crate) fn merge_vary(headers: &mut HeaderMap, token: Option<&'static str>) {
         }
         return;
     }
-    if count > 1 && has_duplicates(headers) {
+    if count > 1 && has_duplicates(headers, count) {
         rewrite_vary(headers, token);
         return;
     }
@@ -46,29 +49,35 @@ pub(crate) fn merge_vary(headers: &mut HeaderMap, token: Option<&'static str>) {
     }
 }
 
-fn has_duplicates(headers: &HeaderMap) -> bool {
-    let mut seen = elements(headers.get_all(VARY)).enumerate();
-    seen.any(|(index, element)| {
-        elements(headers.get_all(VARY))
-            .take(index)
-            .any(|earlier| earlier.eq_ignore_ascii_case(element))
-    })
+/// Up to this many `Vary` tokens, duplicates are found by comparing pairs, without allocating;
+/// beyond it a hash set keeps the check linear in the number of tokens.
+const PAIRWISE_LIMIT: usize = 16;
+
+fn has_duplicates(headers: &HeaderMap, count: usize) -> bool {
+    if count <= PAIRWISE_LIMIT {
+        let mut seen = elements(headers.get_all(VARY)).enumerate();
+        return seen.any(|(index, element)| {
+            elements(headers.get_all(VARY))
+                .take(index)
+                .any(|earlier| earlier.eq_ignore_ascii_case(element))
+        });
+    }
+    let mut seen = HashSet::with_capacity(count);
+    !elements(headers.get_all(VARY)).all(|element| seen.insert(CaseInsensitive(element)))
 }
 
 /// Replaces all `Vary` lines with one line holding each token once, in first-seen order, with
 /// `token` added at the end if missing.
 #[cold]
 fn rewrite_vary(headers: &mut HeaderMap, token: Option<&'static str>) {
-    let mut unique: Vec<&[u8]> = Vec::new();
+    let mut seen = HashSet::new();
     let token = token.map(str::as_bytes);
-    for element in elements(headers.get_all(VARY)).chain(token) {
-        if !unique.iter().any(|kept| kept.eq_ignore_ascii_case(element)) {
-            unique.push(element);
-        }
-    }
     let mut joined = BytesMut::new();
-    for (index, element) in unique.iter().enumerate() {
-        if index > 0 {
+    for element in elements(headers.get_all(VARY)).chain(token) {
+        if !seen.insert(CaseInsensitive(element)) {
+            continue;
+        }
+        if !joined.is_empty() {
             joined.put_slice(b", ");
         }
         joined.put_slice(element);
@@ -76,6 +85,27 @@ fn rewrite_vary(headers: &mut HeaderMap, token: Option<&'static str>) {
     // The bytes come from valid header values, minus commas and whitespace, so they stay valid.
     if let Ok(value) = HeaderValue::from_maybe_shared(joined.freeze()) {
         headers.insert(VARY, value);
+    }
+}
+
+/// A header token compared and hashed without regard to ASCII case.
+#[derive(Clone, Copy)]
+struct CaseInsensitive<'a>(&'a [u8]);
+
+impl PartialEq for CaseInsensitive<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for CaseInsensitive<'_> {}
+
+impl Hash for CaseInsensitive<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.0.len());
+        for byte in self.0 {
+            state.write_u8(byte.to_ascii_lowercase());
+        }
     }
 }
 
@@ -142,6 +172,33 @@ mod tests {
             vary_after_adding_origin(&["Accept-Encoding, origin", "ACCEPT-ENCODING", "Cookie"]),
             ["Accept-Encoding, origin, Cookie"]
         );
+    }
+
+    #[test]
+    fn vary_many_tokens_merged_in_linear_time() {
+        // 20,000 distinct tokens and one repeat, past the pairwise limit: a quadratic merge would
+        // make 200 million comparisons here.
+        let tokens: Vec<String> = (0..20_000).map(|index| format!("h{index}")).collect();
+        let line = format!("{}, H0", tokens.join(","));
+        let mut headers = HeaderMap::new();
+        headers.insert(VARY, HeaderValue::from_str(&line).unwrap());
+        merge_vary(&mut headers, Some("Origin"));
+        let merged: Vec<&[u8]> = elements(headers.get_all(VARY)).collect();
+        assert_eq!(merged.len(), 20_001);
+        assert_eq!(merged[0], b"h0");
+        assert_eq!(merged[20_000], b"Origin");
+    }
+
+    #[test]
+    fn vary_duplicates_past_pairwise_limit_found() {
+        let mut headers = HeaderMap::new();
+        for index in 0..PAIRWISE_LIMIT + 4 {
+            headers.append(VARY, HeaderValue::from_str(&format!("x-{index}")).unwrap());
+        }
+        headers.append(VARY, HeaderValue::from_static("X-3"));
+        merge_vary(&mut headers, None);
+        assert_eq!(headers.get_all(VARY).iter().count(), 1);
+        assert_eq!(elements(headers.get_all(VARY)).count(), PAIRWISE_LIMIT + 4);
     }
 
     #[test]
