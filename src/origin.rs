@@ -6,6 +6,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use http::HeaderValue;
@@ -239,26 +240,7 @@ fn split_host_port(rest: &str, scheme: &str) -> Result<(String, Option<u16>), &'
         Some(colon) if !rest[colon..].contains(']') => (&rest[..colon], Some(&rest[colon + 1..])),
         _ => (rest, None),
     };
-    if host.is_empty() {
-        return Err("the host is missing");
-    }
-    let valid_host = if let Some(inner) = host.strip_prefix('[') {
-        inner.strip_suffix(']').is_some_and(|ip| {
-            !ip.is_empty()
-                && ip
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        })
-    } else {
-        host.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-            && !host.starts_with('.')
-            && !host.ends_with('.')
-            && !host.contains("..")
-    };
-    if !valid_host {
-        return Err("the host is not a valid domain name or IP address");
-    }
+    let host = normalize_host(host)?;
     let port = match port {
         None => None,
         Some(port) => {
@@ -275,7 +257,83 @@ fn split_host_port(rest: &str, scheme: &str) -> Result<(String, Option<u16>), &'
             (default != Some(number)).then_some(number)
         }
     };
-    Ok((host.to_ascii_lowercase(), port))
+    Ok((host, port))
+}
+
+/// Checks a host and returns it as a browser's URL parser serializes it: a domain in lower case,
+/// an IPv4 address as four decimal numbers, an IPv6 address compressed in brackets.
+///
+/// Hosts that a browser would rewrite, such as `127.1` or `[0:0:0:0:0:0:0:1]`, are normalized or
+/// rejected here, since the request's `Origin` always carries the rewritten form.
+fn normalize_host(host: &str) -> Result<String, &'static str> {
+    if host.is_empty() {
+        return Err("the host is missing");
+    }
+    if let Some(inner) = host.strip_prefix('[') {
+        let address = inner
+            .strip_suffix(']')
+            .and_then(|address| address.parse::<Ipv6Addr>().ok())
+            .ok_or("the IPv6 address in brackets is not valid")?;
+        return Ok(serialize_ipv6(address));
+    }
+    let valid_characters = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    // A single trailing dot is kept: `example.com.` is a distinct origin to a browser.
+    if !valid_characters || host.starts_with('.') || host.contains("..") {
+        return Err("the host is not a valid domain name or IP address");
+    }
+    if ends_in_number(host) {
+        // Browsers read a host ending in a number as IPv4 and rewrite forms such as `127.1`,
+        // `0x7f.0.0.1` or `2130706433` to `127.0.0.1`; only the dotted form can ever match.
+        return host
+            .parse::<Ipv4Addr>()
+            .map(|address| address.to_string())
+            .map_err(|_| "write an IPv4 address as four decimal numbers, such as 127.0.0.1");
+    }
+    Ok(host.to_ascii_lowercase())
+}
+
+/// Tells whether the last label of a host is a number, which makes a browser parse the host as
+/// an IPv4 address.
+fn ends_in_number(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let last = host.rsplit('.').next().unwrap_or(host);
+    let hex = last
+        .strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_hexdigit()));
+    hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Serializes an IPv6 address as a browser does: lower-case hexadecimal groups, the first
+/// longest run of two or more zero groups written as `::`, and no embedded IPv4 notation.
+fn serialize_ipv6(address: Ipv6Addr) -> String {
+    let groups = address.segments();
+    let mut longest = 0..0;
+    let mut index = 0;
+    while index < groups.len() {
+        let start = index;
+        while index < groups.len() && groups[index] == 0 {
+            index += 1;
+        }
+        if index - start > longest.len().max(1) {
+            longest = start..index;
+        }
+        index = index.max(start + 1);
+    }
+    let hex = |groups: &[u16]| {
+        let parts: Vec<String> = groups.iter().map(|group| format!("{group:x}")).collect();
+        parts.join(":")
+    };
+    if longest.is_empty() {
+        return format!("[{}]", hex(&groups));
+    }
+    format!(
+        "[{}::{}]",
+        hex(&groups[..longest.start]),
+        hex(&groups[longest.end..])
+    )
 }
 
 #[cfg(test)]
@@ -318,6 +376,31 @@ mod tests {
             "http://[::1]:8000"
         );
         assert_eq!(normalize_origin("http://[::1]").unwrap(), "http://[::1]");
+        assert_eq!(
+            normalize_origin("http://[0:0:0:0:0:0:0:1]:8000").unwrap(),
+            "http://[::1]:8000"
+        );
+        assert_eq!(
+            normalize_origin("http://[::FFFF:127.0.0.1]").unwrap(),
+            "http://[::ffff:7f00:1]"
+        );
+        assert_eq!(
+            normalize_origin("http://[2001:DB8:0:0:1:0:0:1]").unwrap(),
+            "http://[2001:db8::1:0:0:1]"
+        );
+        assert_eq!(
+            normalize_origin("http://[1:0:2:0:3:0:4:0]").unwrap(),
+            "http://[1:0:2:0:3:0:4:0]"
+        );
+        assert_eq!(normalize_origin("http://[1::]").unwrap(), "http://[1::]");
+        assert_eq!(
+            normalize_origin("https://Example.COM.").unwrap(),
+            "https://example.com."
+        );
+        assert_eq!(
+            normalize_origin("http://10.0.0.1:8000").unwrap(),
+            "http://10.0.0.1:8000"
+        );
     }
 
     #[test]
@@ -336,6 +419,12 @@ mod tests {
             "1https://app.example.com",
             "https://app..example.com",
             "https://[zz]",
+            "http://127.1:8000",
+            "http://0x7f.0.0.1",
+            "http://2130706433",
+            "http://127.000.000.001",
+            "http://1.2.3.4.5",
+            "http://[::1",
         ] {
             assert!(
                 matches!(
