@@ -128,12 +128,19 @@ impl ForceCorsBuilder {
 
     /// Allows the given origins, adding to those already allowed.
     ///
-    /// An entry is an exact origin (`https://app.example.com`, `http://127.0.0.1:8000`), a
-    /// subdomain pattern (`https://*.example.com` matches `https://a.example.com` and
-    /// `https://a.b.example.com` but neither `https://example.com` nor
-    /// `https://evil-example.com`; a port matches only if written), or `null` for the opaque
-    /// origin of sandboxed frames and `file:` pages. Exact origins are looked up in a hash set, so
-    /// a long list costs no more per request than a short one.
+    /// An entry is one of:
+    ///
+    /// - an exact origin (`https://app.example.com`, `http://127.0.0.1:8000`), looked up in a
+    ///   hash set, so a long list costs no more per request than a short one. Scheme and host
+    ///   are lower-cased, a default port is dropped and IPv6 addresses are compressed, as
+    ///   browsers write them;
+    /// - a subdomain pattern: `https://*.example.com` matches `https://a.example.com` and
+    ///   `https://a.b.example.com` but neither `https://example.com` nor
+    ///   `https://evil-example.com`, and a port matches only if written. A pattern over a public
+    ///   suffix, such as `https://*.co.uk`, allows every site under it;
+    /// - `null`, the opaque origin of sandboxed frames, `file:` pages and some redirects. Any
+    ///   website can produce it with a sandboxed frame, so allowing `null` together with
+    ///   credentials lets every website read credentialed responses.
     ///
     /// ```
     /// use force_cors::ForceCorsLayer;
@@ -198,6 +205,13 @@ impl ForceCorsBuilder {
                 return self;
             }
         };
+        if split_list(&list).next().is_none() {
+            self.pending_error
+                .get_or_insert(ConfigError::EnvironmentVariableEmpty {
+                    name: name.to_owned(),
+                });
+            return self;
+        }
         for (index, entry) in split_list(&list).enumerate() {
             if let Err(error) = OriginMatcher::new([entry], None) {
                 self.pending_error
@@ -217,6 +231,9 @@ impl ForceCorsBuilder {
     /// The predicate receives the request's `Origin` header. It is not called for the opaque
     /// origin `null`, which is allowed only when listed in
     /// [`allow_origins`](Self::allow_origins).
+    ///
+    /// The predicate runs in the service's `call`, before the inner service, so a panic in it is
+    /// not turned into a 500 by [`catch_panic`](Self::catch_panic).
     ///
     /// ```
     /// use force_cors::ForceCorsLayer;
@@ -255,6 +272,11 @@ impl ForceCorsBuilder {
     /// Browsers never preflight for the CORS-safelisted methods `GET`, `HEAD` and `POST` alone,
     /// and accept them in any preflight response, so those pass the preflight check even when not
     /// listed.
+    ///
+    /// Methods are compared case-sensitively, as browsers compare them. Browsers upper-case
+    /// `delete`, `get`, `head`, `options`, `post` and `put`, and so does this list, but any other
+    /// method is sent as the page wrote it: `fetch(url, { method: "patch" })` requests `patch`,
+    /// which `PATCH` does not allow.
     ///
     /// ```
     /// use force_cors::ForceCorsLayer;
@@ -359,8 +381,9 @@ impl ForceCorsBuilder {
     /// Lets page JavaScript read every response header.
     ///
     /// Sends `Access-Control-Expose-Headers: *`. With credentials a browser reads `*` as a header
-    /// name, so the layer lists the names of the response's headers instead, which costs one
-    /// allocation per response.
+    /// name, so the layer lists the names given to [`expose_headers`](Self::expose_headers) and
+    /// those of the response's headers instead, which costs one allocation per response. Headers
+    /// that the server adds after the layer has run, such as hyper's `date`, are not in that list.
     ///
     /// ```
     /// use force_cors::ForceCorsLayer;
@@ -504,7 +527,9 @@ impl ForceCorsBuilder {
 
     /// Applies the gRPC-web settings: methods `POST, OPTIONS`, the request headers in
     /// [`GRPC_WEB_ALLOWED_HEADERS`] plus any header a preflight requests, and the response
-    /// headers in [`GRPC_WEB_EXPOSED_HEADERS`] exposed. Origins and credentials stay as they are,
+    /// headers in [`GRPC_WEB_EXPOSED_HEADERS`] exposed. The method list is replaced, as
+    /// [`allow_methods`](Self::allow_methods) does; header lists are added to. Origins and
+    /// credentials stay as they are,
     /// so an allow-list and credentials can be added on top.
     ///
     /// ```

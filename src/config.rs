@@ -40,8 +40,9 @@ pub(crate) enum HeaderPolicy {
 pub(crate) enum ExposePolicy {
     None,
     Value(HeaderValue),
-    /// Every header under credentials: the response's own header names are listed.
-    ResponseHeaderNames,
+    /// Every header under credentials: the configured names and the response's own header names
+    /// are listed.
+    ResponseHeaderNames(Vec<HeaderName>),
 }
 
 /// A validated configuration with every constant header value computed, shared by `Arc`.
@@ -191,7 +192,7 @@ fn expose_policy(builder: &ForceCorsBuilder) -> Result<ExposePolicy, ConfigError
     let names = header_names("expose_headers", &builder.exposed)?;
     Ok(match (builder.expose_any, builder.credentials) {
         (true, false) => ExposePolicy::Value(HeaderValue::from_static("*")),
-        (true, true) => ExposePolicy::ResponseHeaderNames,
+        (true, true) => ExposePolicy::ResponseHeaderNames(names),
         (false, _) if names.is_empty() => ExposePolicy::None,
         (false, _) => ExposePolicy::Value(join_header_value(names.iter().map(HeaderName::as_str))),
     })

@@ -66,8 +66,8 @@ fn insert_expose_headers(config: &Config, headers: &mut HeaderMap) {
         ExposePolicy::Value(value) => {
             headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, value.clone());
         }
-        ExposePolicy::ResponseHeaderNames => {
-            if let Some(value) = response_header_names(headers) {
+        ExposePolicy::ResponseHeaderNames(configured) => {
+            if let Some(value) = response_header_names(configured, headers) {
                 headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, value);
             }
         }
@@ -76,12 +76,12 @@ fn insert_expose_headers(config: &Config, headers: &mut HeaderMap) {
 
 /// Lists the response's own header names, for exposing every header under credentials where a
 /// browser reads `*` as a name.
-fn response_header_names(headers: &HeaderMap) -> Option<HeaderValue> {
+fn response_header_names(configured: &[HeaderName], headers: &HeaderMap) -> Option<HeaderValue> {
+    let from_response = headers
+        .keys()
+        .filter(|name| !is_access_control(name) && !configured.contains(name));
     let mut joined = BytesMut::new();
-    for name in headers.keys() {
-        if is_access_control(name) {
-            continue;
-        }
+    for name in configured.iter().chain(from_response) {
         if !joined.is_empty() {
             joined.put_slice(b", ");
         }

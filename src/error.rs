@@ -60,6 +60,11 @@ pub enum ConfigError {
         /// Whether the variable is set but not valid Unicode.
         not_unicode: bool,
     },
+    /// An environment variable named as an origin list holds no origin.
+    EnvironmentVariableEmpty {
+        /// The variable's name.
+        name: String,
+    },
     /// An invalid entry in an origin list read from an environment variable.
     InEnvironmentVariable {
         /// The variable's name.
@@ -107,6 +112,9 @@ impl fmt::Display for ConfigError {
                 "no origin is allowed: call allow_origins(), allow_origin_predicate() \
                  or allow_any_origin()",
             ),
+            Self::InvalidMethod { method } if method.trim() == "*" => f.write_str(
+                "\"*\" in allow_methods(): call allow_any_method() to allow every method",
+            ),
             Self::InvalidMethod { method } => write!(
                 f,
                 "invalid method {method:?} in allow_methods(): \
@@ -148,6 +156,11 @@ impl fmt::Display for ConfigError {
                 f,
                 "environment variable {name} is not valid Unicode: \
                  write the origins in ASCII, internationalized domain names as xn--..."
+            ),
+            Self::EnvironmentVariableEmpty { name } => write!(
+                f,
+                "environment variable {name} holds no origin: set it to a comma-separated list \
+                 of origins, for example \"https://app.example.com, https://*.example.org\""
             ),
             Self::InEnvironmentVariable {
                 name,

@@ -255,3 +255,36 @@ fn origin_list_string_names_bad_entry() {
         &["allow_any_origin()"],
     );
 }
+
+#[test]
+fn origin_list_from_empty_env() {
+    set_env("FORCE_CORS_TEST_EMPTY", " , ");
+    assert_error(
+        ForceCorsLayer::builder().allow_origins_from_env("FORCE_CORS_TEST_EMPTY"),
+        ConfigError::EnvironmentVariableEmpty {
+            name: "FORCE_CORS_TEST_EMPTY".into(),
+        },
+        &["FORCE_CORS_TEST_EMPTY", "holds no origin"],
+    );
+}
+
+#[test]
+fn star_method_points_to_any_method() {
+    assert_error(
+        with_origin().allow_methods(["*"]),
+        ConfigError::InvalidMethod { method: "*".into() },
+        &["allow_any_method()"],
+    );
+}
+
+#[test]
+fn ipv4_shorthand_rejected() {
+    assert_error(
+        ForceCorsLayer::builder().allow_origins(["http://127.1:8000"]),
+        ConfigError::InvalidOrigin {
+            origin: "http://127.1:8000".into(),
+            reason: "write an IPv4 address as four decimal numbers, such as 127.0.0.1",
+        },
+        &["\"http://127.1:8000\"", "127.0.0.1"],
+    );
+}

@@ -663,6 +663,28 @@ async fn credentials_expose_any_lists_response_names() {
 }
 
 #[tokio::test]
+async fn credentials_expose_any_keeps_configured_names() {
+    let layer = ForceCorsLayer::builder()
+        .allow_origins([ORIGIN])
+        .expose_headers(["x-request-id"])
+        .expose_any_header()
+        .allow_credentials(true)
+        .build()
+        .unwrap();
+    let inner = Inner::status(StatusCode::METHOD_NOT_ALLOWED).with_header("allow", "GET");
+    let response = send(
+        &layer,
+        &inner,
+        request(Method::DELETE, &[("origin", ORIGIN)]),
+    )
+    .await;
+    assert_eq!(
+        values(response.headers(), "access-control-expose-headers"),
+        ["x-request-id, allow"]
+    );
+}
+
+#[tokio::test]
 async fn expose_any_without_credentials_is_star() {
     let layer = ForceCorsLayer::builder()
         .allow_origins([ORIGIN])
