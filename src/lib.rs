@@ -96,7 +96,7 @@ pub use file_config::CorsConfig;
 pub use layer::ForceCorsLayer;
 pub use service::ForceCors;
 
-/// The README's code blocks, compiled and run as doctests.
+/// The README's Rust code blocks, compiled and run as doctests except those marked `ignore`.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
