@@ -45,7 +45,8 @@ enum Outcome {
     Readable,
     /// A browser would block the request or its response.
     Blocked,
-    /// No HTTP response came: the connection failed or timed out.
+    /// No HTTP response that the doctor could read came: the connection failed or timed out,
+    /// the reply is not HTTP/1.x, or its head is larger than the doctor accepts.
     NoResponse,
 }
 

@@ -7,6 +7,7 @@
 mod browser;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -170,4 +171,16 @@ async fn harness_reports_chromium_cors_checks() {
     page.close().await;
     plain_browser.close().await;
     strict_browser.close().await;
+}
+
+#[test]
+fn missing_browser_names_package() {
+    let problem = browser::missing_browser_problem(Path::new("/nonexistent/chromium"))
+        .expect("a path that does not exist is a problem");
+
+    assert!(
+        problem.contains("install the chromium package"),
+        "message: {problem}"
+    );
+    assert!(!problem.contains("chromium-driver"), "message: {problem}");
 }

@@ -23,6 +23,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 
 use common_process::{ExampleProcess, run_to_exit};
+use force_cors::ForceCorsLayer;
 
 /// Passed to the axum example with `--token`, so that an `UPLOAD_TOKEN` in the environment
 /// changes nothing.
@@ -227,6 +228,65 @@ async fn serve(
     }
 }
 
+/// An axum server on 127.0.0.1 that responds to every path with 200 behind the given CORS layer.
+/// It stops when dropped.
+struct CorsLayerServer {
+    address: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CorsLayerServer {
+    fn start(layer: ForceCorsLayer) -> Self {
+        let listener = StdTcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("make the listener non-blocking");
+        let address = listener.local_addr().expect("read the bound address");
+        let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+
+        let thread = thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("build the server runtime");
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).expect("register the listener");
+                let app = axum::Router::new()
+                    .fallback(|| async { "ok\n" })
+                    .layer(layer);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = shutdown_signal.await;
+                    })
+                    .await
+                    .expect("the CORS layer server failed");
+            });
+        });
+        Self {
+            address,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+impl Drop for CorsLayerServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Returns the preflight reply of a server that allows everything without credentials.
 fn permissive_preflight() -> Reply {
     Reply::new(
@@ -383,7 +443,79 @@ fn permissive_with_credentials_is_blocked() {
         "A browser would block this response: Access-Control-Allow-Origin is *, which a \
          browser rejects for a request with credentials",
     );
-    run.assert_contains(".allow_credentials(true)");
+    // A POST without headers needs no preflight, so the suggestion lists no methods or headers.
+    let origin = api.page_origin();
+    run.assert_contains(&format!(
+        "ForceCorsLayer::builder().allow_origins([\"{origin}\"]).allow_credentials(true) does"
+    ));
+}
+
+#[test]
+fn wildcard_with_credentials_fix_allows_preflight() {
+    let server = CraftedServer::start(permissive_preflight(), allow_any(200));
+    let args = [
+        "--origin",
+        PAGE,
+        "--method",
+        "PUT",
+        "--header",
+        "x-a: 1",
+        "--credentials",
+    ];
+
+    let url = server.url("/data");
+    let mut blocked_args = vec![url.as_str()];
+    blocked_args.extend_from_slice(&args);
+    let blocked = doctor(&blocked_args);
+
+    blocked.assert_code(1);
+    blocked.assert_contains("A browser would block this request at the preflight");
+    blocked.assert_contains(
+        "ForceCorsLayer::builder().allow_origins([\"http://page.test:8000\"])\
+         .allow_methods([\"PUT\"]).allow_headers([\"x-a\"]).allow_credentials(true) does",
+    );
+
+    // The suggested layer, built as printed, lets the same call through.
+    let layer = ForceCorsLayer::builder()
+        .allow_origins([PAGE])
+        .allow_methods(["PUT"])
+        .allow_headers(["x-a"])
+        .allow_credentials(true)
+        .build()
+        .expect("the suggested configuration builds");
+    let fixed_server = CorsLayerServer::start(layer);
+    let fixed_url = fixed_server.url("/data");
+    let mut fixed_args = vec![fixed_url.as_str()];
+    fixed_args.extend_from_slice(&args);
+    let fixed = doctor(&fixed_args);
+
+    fixed.assert_code(0);
+    fixed.assert_contains("A browser would let the page read this 200 response");
+}
+
+#[test]
+fn wildcard_with_credentials_fix_lists_headers() {
+    let server = CraftedServer::start(permissive_preflight(), allow_any(200));
+
+    let run = doctor(&[
+        &server.url("/data"),
+        "--origin",
+        PAGE,
+        "--header",
+        "x-b: 1",
+        "--header",
+        "content-type: application/json",
+        "--header",
+        "accept: text/plain",
+        "--credentials",
+    ]);
+
+    run.assert_code(1);
+    // GET and the safelisted Accept need no entry, and names are sorted as in the preflight.
+    run.assert_contains(
+        "ForceCorsLayer::builder().allow_origins([\"http://page.test:8000\"])\
+         .allow_headers([\"content-type\", \"x-b\"]).allow_credentials(true) does",
+    );
 }
 
 #[test]
@@ -468,6 +600,54 @@ fn invalid_arguments_exit_2() {
         );
         assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
     }
+}
+
+#[test]
+fn many_response_headers_are_readable() {
+    // hyper 1 rejects more than 100 response headers by default. 15,000 lines of up to 12
+    // bytes stay under the 256 KiB limit on the response head.
+    for count in [200, 15_000] {
+        let mut response = allow_any(200);
+        for index in 0..count {
+            response.headers.push(("x-f", index.to_string()));
+        }
+        let server = CraftedServer::start(permissive_preflight(), response);
+
+        let run = doctor(&[&server.url("/data"), "--origin", PAGE]);
+
+        run.assert_code(0);
+        run.assert_contains(&format!("< x-f: {}", count - 1));
+        run.assert_contains("A browser would let the page read this 200 response");
+    }
+}
+
+#[test]
+fn response_head_under_limit_is_readable() {
+    let mut response = allow_any(200);
+    response.headers.push(("x-large", "a".repeat(250 * 1024)));
+    let server = CraftedServer::start(permissive_preflight(), response);
+
+    let run = doctor(&[&server.url("/data"), "--origin", PAGE]);
+
+    run.assert_code(0);
+    run.assert_contains("A browser would let the page read this 200 response");
+}
+
+#[test]
+fn oversized_response_head_names_limit() {
+    let mut response = allow_any(200);
+    response.headers.push(("x-large", "a".repeat(300 * 1024)));
+    let server = CraftedServer::start(permissive_preflight(), response);
+
+    let run = doctor(&[&server.url("/data"), "--origin", PAGE]);
+
+    run.assert_code(3);
+    run.assert_contains(
+        "the response head (status line and headers) is larger than 256 KiB (262144 bytes), \
+         the maximum the doctor reads",
+    );
+    run.assert_contains("ERR_RESPONSE_HEADERS_TOO_BIG");
+    assert!(!run.text().contains("HTTPS"), "{}", run.stdout);
 }
 
 #[test]
@@ -568,6 +748,10 @@ fn credentials_without_allow_credentials() {
         "the request has credentials, and the response has no \
          Access-Control-Allow-Credentials: true",
     );
+    // The suggested builder call must build: it names the origin, not only credentials.
+    run.assert_contains(&format!(
+        "ForceCorsLayer::builder().allow_origins([\"{PAGE}\"]).allow_credentials(true) does"
+    ));
 }
 
 #[test]

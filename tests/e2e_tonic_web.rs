@@ -419,7 +419,6 @@ fn invalid_arguments_exit_2() {
         // The gRPC-web example has no panicking route.
         &["--catch-panic"],
         &["--mode", "broken", "--allow-origin", "http://allowed.test"],
-        // Rejected by ForceCorsLayer::builder().build(), not by the argument parser.
         &["--credentials"],
     ];
 

@@ -256,6 +256,12 @@ fn parse(
     if mode == Mode::Broken && (!allow_origins.is_empty() || credentials) {
         return Err("--allow-origin and --credentials apply to --mode fixed only".into());
     }
+    // Checked here so that the message names the flag, not the builder method.
+    if credentials && allow_origins.is_empty() {
+        let message = "--credentials needs at least one --allow-origin URL, because browsers \
+                       reject Access-Control-Allow-Origin: * on requests with credentials";
+        return Err(message.into());
+    }
     Ok(Command::Run(Args {
         addr,
         page_addr,
@@ -305,8 +311,7 @@ fn validate_token(token: &str) -> Result<(), String> {
 ///
 /// # Errors
 ///
-/// Returns the builder's [`ConfigError`], for example for an invalid origin, or for
-/// `--credentials` without `--allow-origin`.
+/// Returns the builder's [`ConfigError`], for example for an invalid origin.
 pub fn upload_api_cors(args: &Args) -> Result<ForceCorsLayer, ConfigError> {
     if args.allow_origins.is_empty() && !args.credentials {
         if !args.catch_panic {

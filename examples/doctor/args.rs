@@ -94,7 +94,8 @@ itself: it checks the redirect response and names the URL to check next.
 
 Exit codes: 0 when the page could read the response, or for a redirect that passes the
 CORS check (its target is not checked); 1 when a browser would block it; 2 for invalid
-arguments; 3 when no response came: the connection failed or timed out.
+arguments; 3 when no response came: the connection failed or timed out, the reply is not
+HTTP/1.x, or its head is larger than 256 KiB.
 "
     )
 }

@@ -22,6 +22,18 @@ use tokio::time::timeout;
 
 use crate::args::Target;
 
+/// The maximum size of a response head, status line included: 256 KiB, the `kMaxHeaderBufSize`
+/// of Chromium's `net/http/http_stream_parser.h`. Chromium fails a response whose head goes
+/// past it with `ERR_RESPONSE_HEADERS_TOO_BIG`.
+pub const MAX_RESPONSE_HEAD_BYTES: usize = 256 * 1024;
+
+/// The maximum number of response headers, set so that [`MAX_RESPONSE_HEAD_BYTES`] always
+/// applies first: the shortest header line that hyper's parser accepts, `a:` and a bare LF,
+/// takes 3 bytes. Without this setting, hyper 1 rejects a response with more than 100 headers.
+/// NOTE: hyper allocates this many header slots on each parse attempt, an estimated 5.6 MB on
+/// 64-bit targets (64 bytes a slot), which suits a CLI that sends at most three requests.
+const MAX_RESPONSE_HEADERS: usize = MAX_RESPONSE_HEAD_BYTES / 3;
+
 /// A request to send: its method and headers, and the size of its body.
 pub struct OutgoingRequest {
     pub method: String,
@@ -88,6 +100,8 @@ pub enum SendError {
     },
     /// The server's reply is not HTTP/1.x.
     InvalidResponse { error: String },
+    /// The response head is larger than [`MAX_RESPONSE_HEAD_BYTES`].
+    ResponseHeadTooLarge { max_bytes: usize },
     /// The request could not be built, for example for a method `http` rejects.
     InvalidRequest { error: String },
 }
@@ -117,6 +131,10 @@ impl fmt::Display for SendError {
                 write!(formatter, "connection closed without a response: {error}")
             }
             Self::InvalidResponse { error } => write!(formatter, "invalid HTTP response: {error}"),
+            Self::ResponseHeadTooLarge { max_bytes } => write!(
+                formatter,
+                "response head larger than the maximum of {max_bytes} bytes"
+            ),
             Self::InvalidRequest { error } => write!(formatter, "invalid request: {error}"),
         }
     }
@@ -138,7 +156,12 @@ pub async fn send(
         inner: stream,
         write_failed: Arc::clone(&write_failed),
     };
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    // hyper 1.13's default maximum read buffer, about 408 KiB, is larger than the head limit,
+    // so the head limit is the one that applies.
+    let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+        .max_headers(MAX_RESPONSE_HEADERS)
+        .max_header_size(MAX_RESPONSE_HEAD_BYTES)
+        .handshake(TokioIo::new(stream))
         .await
         .map_err(|error| SendError::NoResponse {
             error: error_chain(&error),
@@ -151,6 +174,12 @@ pub async fn send(
     let http_request = build_request(target, request)?;
     let response = match timeout(limit, sender.send_request(http_request)).await {
         Err(_elapsed) => return Err(SendError::ResponseTimeout { timeout: limit }),
+        // Checked before `is_parse`, which is also true for a head that is too large.
+        Ok(Err(error)) if error.is_parse_too_large() => {
+            return Err(SendError::ResponseHeadTooLarge {
+                max_bytes: MAX_RESPONSE_HEAD_BYTES,
+            });
+        }
         Ok(Err(error)) if error.is_parse() => {
             return Err(SendError::InvalidResponse {
                 error: error_chain(&error),

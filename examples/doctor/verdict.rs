@@ -4,7 +4,7 @@
 use http::StatusCode;
 
 use crate::client::SendError;
-use crate::fetch_rules::{AccessFailure, PreflightFailure};
+use crate::fetch_rules::{AccessFailure, PreflightFailure, is_safelisted_method};
 
 /// A reason for a browser to block the request or its response.
 #[derive(Clone, Debug)]
@@ -230,19 +230,18 @@ pub fn fix(
         ),
         Problem::Access(AccessFailure::WildcardWithCredentials) => format!(
             "Fix: with credentials, the server must echo the page's origin and send \
-             Access-Control-Allow-Credentials: true, which \
-             ForceCorsLayer::builder().allow_origins([\"{origin}\"]).allow_credentials(true) \
-             does. If the page needs no cookies or HTTP authentication, drop credentials: \
-             \"include\" instead."
+             Access-Control-Allow-Credentials: true, which {} does. If the page needs no \
+             cookies or HTTP authentication, drop credentials: \"include\" instead.",
+            credentialed_builder(facts)
         ),
         Problem::Access(AccessFailure::OtherOrigin(_)) => format!(
             "Fix: allow {origin} in the server's CORS configuration, for example with \
              ForceCorsLayer::builder().allow_origins([\"{origin}\"])."
         ),
-        Problem::Access(AccessFailure::CredentialsNotAllowed(_)) => String::from(
-            "Fix: send Access-Control-Allow-Credentials: true, which \
-             ForceCorsLayer::builder().allow_credentials(true) does, or drop credentials: \
-             \"include\" from the page's fetch.",
+        Problem::Access(AccessFailure::CredentialsNotAllowed(_)) => format!(
+            "Fix: send Access-Control-Allow-Credentials: true, which {} does, or drop \
+             credentials: \"include\" from the page's fetch.",
+            credentialed_builder(facts)
         ),
         Problem::Preflight(PreflightFailure::InvalidList { .. }) => {
             String::from("Fix: send a comma-separated list of names, such as GET, POST, DELETE.")
@@ -271,6 +270,29 @@ pub fn fix(
              allow_any_header(), which mirrors the requested header names."
         ),
     }
+}
+
+/// Returns a `ForceCorsLayer::builder()` call that allows this request with credentials. It
+/// lists the method and the request headers only when they need a preflight, because
+/// CORS-safelisted methods and headers need no entry in the builder.
+fn credentialed_builder(facts: &Facts<'_>) -> String {
+    let mut builder = format!(
+        "ForceCorsLayer::builder().allow_origins([{:?}])",
+        facts.origin
+    );
+    if !is_safelisted_method(facts.method) {
+        builder.push_str(&format!(".allow_methods([{:?}])", facts.method));
+    }
+    if !facts.unsafe_names.is_empty() {
+        let names: Vec<String> = facts
+            .unsafe_names
+            .iter()
+            .map(|name| format!("{name:?}"))
+            .collect();
+        builder.push_str(&format!(".allow_headers([{}])", names.join(", ")));
+    }
+    builder.push_str(".allow_credentials(true)");
+    builder
 }
 
 fn preflight_status_fix(status: StatusCode, has_allow_origin: bool, facts: &Facts<'_>) -> String {
@@ -491,6 +513,14 @@ pub fn no_response(error: &SendError) -> String {
         SendError::InvalidResponse { error } => format!(
             "No response: the reply is not HTTP/1.1 ({error}), as happens on an HTTPS port or \
              a port of another protocol. {not_cors}"
+        ),
+        SendError::ResponseHeadTooLarge { max_bytes } => format!(
+            "No response the doctor accepts: the response head (status line and headers) is \
+             larger than {} KiB ({max_bytes} bytes), the maximum the doctor reads. Chromium has \
+             the same limit and fails such a response with ERR_RESPONSE_HEADERS_TOO_BIG, so the \
+             page's fetch would reject with TypeError: Failed to fetch. Fix: send fewer or \
+             shorter response headers. This is not a CORS problem.",
+            max_bytes / 1024
         ),
         SendError::InvalidRequest { error } => {
             format!("The doctor could not build the request: {error}.")

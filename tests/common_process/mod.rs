@@ -149,25 +149,50 @@ pub fn run_to_exit(name: &str, args: &[&str], timeout: Duration) -> Output {
     let mut child = command
         .spawn()
         .unwrap_or_else(|error| panic!("failed to start {command:?}: {error}"));
+    // The pipes are read while the child runs, because a child whose output fills a pipe
+    // buffer (64 KiB on Linux) blocks until someone reads it.
+    let stdout = read_in_background(child.stdout.take());
+    let stderr = read_in_background(child.stderr.take());
 
     let deadline = Instant::now() + timeout;
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_status)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
             Ok(None) => {
                 let _ = child.kill();
-                let output = child.wait_with_output();
-                panic!("{command:?} was still running after {timeout:?}; output: {output:?}");
+                let _ = child.wait();
+                let stdout = String::from_utf8_lossy(&join_reader(stdout)).into_owned();
+                let stderr = String::from_utf8_lossy(&join_reader(stderr)).into_owned();
+                panic!(
+                    "{command:?} was still running after {timeout:?}; stdout:\n{stdout}\n\
+                     stderr:\n{stderr}"
+                );
             }
             Err(error) => panic!("failed to wait for {command:?}: {error}"),
         }
+    };
+    Output {
+        status,
+        stdout: join_reader(stdout),
+        stderr: join_reader(stderr),
     }
-    // Waiting before reading suits the short output of `--help` and errors, which fits in the
-    // pipe buffers (64 KiB on Linux). A longer output would block the child until the timeout.
-    child
-        .wait_with_output()
-        .unwrap_or_else(|error| panic!("failed to read the output of {command:?}: {error}"))
+}
+
+/// Reads `pipe` to its end on a new thread. Reading stops early on a read error, which only
+/// shortens the output that a test checks.
+fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
+}
+
+fn join_reader(reader: thread::JoinHandle<Vec<u8>>) -> Vec<u8> {
+    reader.join().expect("the pipe reader thread panicked")
 }
 
 /// Returns a command for the built example `name`, without arguments.

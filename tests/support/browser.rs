@@ -81,8 +81,7 @@ impl LaunchOptions {
 /// an installed Chromium fails to start, because a broken installation should fail the test
 /// rather than skip it.
 pub async fn launch_or_skip(options: LaunchOptions) -> Option<Browser> {
-    if !Path::new(CHROMIUM_PATH).exists() {
-        let problem = format!("{CHROMIUM_PATH} not found; install chromium and chromium-driver");
+    if let Some(problem) = missing_browser_problem(Path::new(CHROMIUM_PATH)) {
         if std::env::var(REQUIRE_BROWSER_ENV).as_deref() == Ok("1") {
             panic!("{problem} ({REQUIRE_BROWSER_ENV}=1 makes a missing browser a failure)");
         }
@@ -94,6 +93,19 @@ pub async fn launch_or_skip(options: LaunchOptions) -> Option<Browser> {
         Ok(browser) => Some(browser),
         Err(error) => panic!("failed to launch {CHROMIUM_PATH}: {error}"),
     }
+}
+
+/// Returns why no browser can be launched from `path`, or `None` when the file exists. The
+/// harness drives Chromium over the DevTools protocol and never starts chromedriver, so the
+/// message names only the `chromium` package.
+pub fn missing_browser_problem(path: &Path) -> Option<String> {
+    if path.exists() {
+        return None;
+    }
+    Some(format!(
+        "{} not found; install the chromium package",
+        path.display()
+    ))
 }
 
 /// A running headless Chromium with its own temporary profile.

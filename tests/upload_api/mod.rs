@@ -441,7 +441,6 @@ pub fn invalid_arguments_exit_2(example: &str) {
         &["--mode", "broken", "--allow-origin", "http://allowed.test"],
         &["--mode", "broken", "--credentials"],
         &["--catch-panic=yes"],
-        // Rejected by ForceCorsLayer::builder().build(), not by the argument parser.
         &["--credentials"],
     ];
 
@@ -452,6 +451,20 @@ pub fn invalid_arguments_exit_2(example: &str) {
         assert!(stderr.starts_with("error: "), "{args:?}: stderr {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: stderr {stderr}");
     }
+
+    // `--credentials` alone gets a message that names the missing flag.
+    let output = run_example(example, &["--credentials"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--credentials needs at least one --allow-origin URL"),
+        "stderr {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("cargo run --example {example} -- --help")),
+        "stderr {stderr}"
+    );
+    // The builder's own message names methods that the command line does not have.
+    assert!(!stderr.contains("allow_origins()"), "stderr {stderr}");
 }
 
 pub fn help_exits_0(example: &str) {
