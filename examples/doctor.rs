@@ -15,6 +15,8 @@
 
 #[path = "doctor/args.rs"]
 mod args;
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "doctor/client.rs"]
 mod client;
 #[path = "doctor/fetch_rules.rs"]

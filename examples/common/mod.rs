@@ -24,6 +24,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use cli::ArgumentReader;
+
+mod cli;
+
 /// The request header that carries the upload token.
 pub const UPLOAD_TOKEN_HEADER: HeaderName = HeaderName::from_static("x-upload-token-9368");
 /// The response header with the id of a stored upload, exposed to page JavaScript.
@@ -208,39 +212,21 @@ fn parse(
     let mut credentials = false;
     let mut catch_panic = false;
 
-    let mut arguments = arguments.into_iter();
-    while let Some(argument) = arguments.next() {
-        let argument = argument
-            .into_string()
-            .map_err(|raw| format!("argument {raw:?} is not valid UTF-8"))?;
-        // Both `--flag VALUE` and `--flag=VALUE` are accepted.
-        let (flag, inline_value) = match argument.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
-            _ => (argument, None),
-        };
-        let mut value = || -> Result<String, String> {
-            let value = match inline_value.clone() {
-                Some(value) => value,
-                None => arguments
-                    .next()
-                    .ok_or_else(|| format!("{flag} requires a value"))?,
-            };
-            value
-                .into_string()
-                .map_err(|raw| format!("the value {raw:?} of {flag} is not valid UTF-8"))
-        };
+    let mut reader = ArgumentReader::new(arguments);
+    while let Some(argument) = reader.next_argument()? {
+        let mut value = || reader.value(&argument);
 
-        match flag.as_str() {
+        match argument.name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--addr" => addr = parse_addr("--addr", &value()?)?,
             "--page-addr" => page_addr = parse_addr("--page-addr", &value()?)?,
             "--mode" => mode = parse_mode(&value()?)?,
             "--token" => token = Some(value()?),
             "--allow-origin" => allow_origins.push(value()?),
-            "--credentials" if inline_value.is_none() => credentials = true,
+            "--credentials" if argument.inline_value.is_none() => credentials = true,
             "--credentials" => return Err("--credentials takes no value".into()),
             // The gRPC-web service has no panicking route to show it on.
-            "--catch-panic" if kind == ApiKind::Http && inline_value.is_none() => {
+            "--catch-panic" if kind == ApiKind::Http && argument.inline_value.is_none() => {
                 catch_panic = true;
             }
             "--catch-panic" if kind == ApiKind::Http => {

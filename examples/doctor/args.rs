@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::uri::Authority;
 use http::{HeaderName, HeaderValue, Uri};
 
+use crate::cli::ArgumentReader;
 use crate::fetch_rules::{self, RequestHeader};
 
 /// The exit code for invalid arguments.
@@ -110,36 +111,18 @@ pub fn parse(arguments: impl IntoIterator<Item = OsString>) -> Result<Command, S
     let mut body_bytes = None;
     let mut timeout_seconds = DEFAULT_TIMEOUT_SECONDS;
 
-    let mut arguments = arguments.into_iter();
-    while let Some(argument) = arguments.next() {
-        let argument = argument
-            .into_string()
-            .map_err(|raw| format!("argument {raw:?} is not valid UTF-8"))?;
-        // Both `--flag VALUE` and `--flag=VALUE` are accepted.
-        let (flag, inline_value) = match argument.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.into())),
-            _ => (argument, None),
-        };
-        let mut value = || -> Result<String, String> {
-            let value = match inline_value.clone() {
-                Some(value) => value,
-                None => arguments
-                    .next()
-                    .ok_or_else(|| format!("{flag} requires a value"))?,
-            };
-            value
-                .into_string()
-                .map_err(|raw| format!("the value {raw:?} of {flag} is not valid UTF-8"))
-        };
+    let mut reader = ArgumentReader::new(arguments);
+    while let Some(argument) = reader.next_argument()? {
+        let mut value = || reader.value(&argument);
 
-        match flag.as_str() {
+        match argument.name.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--origin" => origin = Some(value()?),
             "--method" => method = value()?,
             "--header" => raw_headers.push(value()?),
             "--body-bytes" => body_bytes = Some(parse_number("--body-bytes", &value()?)?),
             "--timeout" => timeout_seconds = parse_timeout(&value()?)?,
-            "--credentials" if inline_value.is_none() => credentials = true,
+            "--credentials" if argument.inline_value.is_none() => credentials = true,
             "--credentials" => return Err("--credentials takes no value".into()),
             other if other.starts_with('-') => return Err(format!("unknown option '{other}'")),
             other if url.is_none() => url = Some(other.to_owned()),
