@@ -476,3 +476,81 @@ pub fn help_exits_0(example: &str) {
     assert!(stdout.contains("--catch-panic"), "help: {stdout}");
     assert!(stdout.contains("secret-token"), "help: {stdout}");
 }
+
+/// Defines one `#[tokio::test]` or `#[test]` per shared test body above, each running it against
+/// the example named by `$example`, so that every example serving this API runs the same tests
+/// under the same names.
+#[macro_export]
+macro_rules! upload_api_tests {
+    ($example:expr) => {
+        #[tokio::test]
+        async fn fixed_rejections_carry_cors() {
+            upload_api::fixed_rejections_carry_cors($example).await;
+        }
+
+        #[tokio::test]
+        async fn fixed_upload_exposes_headers() {
+            upload_api::fixed_upload_exposes_headers($example).await;
+        }
+
+        #[tokio::test]
+        async fn fixed_upload_accepts_exactly_limit() {
+            upload_api::fixed_upload_accepts_exactly_limit($example).await;
+        }
+
+        #[tokio::test]
+        async fn fixed_preflight_allows_token_header() {
+            upload_api::fixed_preflight_allows_token_header($example).await;
+        }
+
+        #[tokio::test]
+        async fn fixed_other_routes_carry_cors() {
+            upload_api::fixed_other_routes_carry_cors($example).await;
+        }
+
+        #[tokio::test]
+        async fn panic_closes_connection() {
+            upload_api::panic_closes_connection($example).await;
+        }
+
+        #[tokio::test]
+        async fn catch_panic_answers_500() {
+            upload_api::catch_panic_answers_500($example).await;
+        }
+
+        #[tokio::test]
+        async fn broken_catch_panic_500_lacks_cors() {
+            upload_api::broken_catch_panic_500_lacks_cors($example).await;
+        }
+
+        #[tokio::test]
+        async fn broken_rejections_lack_cors() {
+            upload_api::broken_rejections_lack_cors($example).await;
+        }
+
+        #[tokio::test]
+        async fn broken_preflight_passes_token_check() {
+            upload_api::broken_preflight_passes_token_check($example).await;
+        }
+
+        #[tokio::test]
+        async fn allow_list_echoes_origin_with_credentials() {
+            upload_api::allow_list_echoes_origin_with_credentials($example).await;
+        }
+
+        #[tokio::test]
+        async fn allow_list_skips_other_origin() {
+            upload_api::allow_list_skips_other_origin($example).await;
+        }
+
+        #[test]
+        fn invalid_arguments_exit_2() {
+            upload_api::invalid_arguments_exit_2($example);
+        }
+
+        #[test]
+        fn help_exits_0() {
+            upload_api::help_exits_0($example);
+        }
+    };
+}
