@@ -967,22 +967,14 @@ struct Deployment {
 
 impl Deployment {
     fn start(example: &str, mode: Mode, catch_panic: bool) -> Self {
-        let base = [
-            "--addr",
-            "127.0.0.1:0",
-            "--page-addr",
-            "127.0.0.1:0",
-            "--token",
-            TOKEN,
-            "--mode",
-            mode.as_str(),
-        ];
+        let base = ["--mode", mode.as_str()];
         let mut default_args = base.to_vec();
         if catch_panic {
             default_args.push("--catch-panic");
         }
-        let default = ExampleProcess::spawn(example, &default_args);
-        let no_catch_panic = catch_panic.then(|| ExampleProcess::spawn(example, &base));
+        let default = ExampleProcess::spawn_on_loopback(example, TOKEN, &default_args);
+        let no_catch_panic =
+            catch_panic.then(|| ExampleProcess::spawn_on_loopback(example, TOKEN, &base));
         if mode == Mode::Broken {
             return Self {
                 default,
@@ -995,10 +987,10 @@ impl Deployment {
         let allowed_origin = default.page_origin().to_owned();
         let mut allow_list_args = base.to_vec();
         allow_list_args.extend(["--allow-origin", &allowed_origin]);
-        let allow_list = ExampleProcess::spawn(example, &allow_list_args);
+        let allow_list = ExampleProcess::spawn_on_loopback(example, TOKEN, &allow_list_args);
         let mut credentials_args = allow_list_args.clone();
         credentials_args.push("--credentials");
-        let credentials = ExampleProcess::spawn(example, &credentials_args);
+        let credentials = ExampleProcess::spawn_on_loopback(example, TOKEN, &credentials_args);
         Self {
             default,
             no_catch_panic,

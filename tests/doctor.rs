@@ -87,16 +87,7 @@ fn doctor(args: &[&str]) -> Run {
 }
 
 fn start_axum(args: &[&str]) -> ExampleProcess {
-    let mut all_args = vec![
-        "--addr",
-        "127.0.0.1:0",
-        "--page-addr",
-        "127.0.0.1:0",
-        "--token",
-        TOKEN,
-    ];
-    all_args.extend_from_slice(args);
-    ExampleProcess::spawn("axum", &all_args)
+    ExampleProcess::spawn_on_loopback("axum", TOKEN, args)
 }
 
 /// A crafted response: a status and header lines, repeated names allowed.

@@ -41,6 +41,25 @@ impl ExampleProcess {
         Self::spawn_command(command)
     }
 
+    /// Starts the example `name` on free loopback ports for the API and the page, expecting
+    /// `token` in the upload token header, with `args` after those, and waits for its URLs.
+    ///
+    /// # Panics
+    ///
+    /// As [`spawn`](Self::spawn).
+    pub fn spawn_on_loopback(name: &str, token: &str, args: &[&str]) -> Self {
+        let mut all_args = vec![
+            "--addr",
+            "127.0.0.1:0",
+            "--page-addr",
+            "127.0.0.1:0",
+            "--token",
+            token,
+        ];
+        all_args.extend_from_slice(args);
+        Self::spawn(name, &all_args)
+    }
+
     /// Starts a command made by [`example_command`], after the caller has added arguments or
     /// environment variables, and waits until it prints its URLs. Stdout and stderr are
     /// replaced by pipes.

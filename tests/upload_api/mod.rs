@@ -69,16 +69,7 @@ struct Api {
 
 impl Api {
     fn start(example: &str, args: &[&str]) -> Self {
-        let mut all_args = vec![
-            "--addr",
-            "127.0.0.1:0",
-            "--page-addr",
-            "127.0.0.1:0",
-            "--token",
-            TOKEN,
-        ];
-        all_args.extend_from_slice(args);
-        let process = ExampleProcess::spawn(example, &all_args);
+        let process = ExampleProcess::spawn_on_loopback(example, TOKEN, args);
         // A proxy from the environment must not see requests meant for 127.0.0.1.
         let client = Client::builder()
             .no_proxy()
