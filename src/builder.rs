@@ -337,9 +337,10 @@ impl ForceCorsBuilder {
         self
     }
 
-    /// Allows every request header by answering a preflight with the headers it requested.
+    /// Allows every request header by repeating, in the preflight response, the headers the
+    /// preflight requested.
     ///
-    /// The answer mirrors `Access-Control-Request-Headers` instead of sending `*`, because the
+    /// The response mirrors `Access-Control-Request-Headers` instead of sending `*`, because the
     /// Fetch standard says `*` never covers `Authorization`.
     ///
     /// ```
@@ -415,7 +416,7 @@ impl ForceCorsBuilder {
         self
     }
 
-    /// Sets how long a browser may cache a preflight answer (`Access-Control-Max-Age`, whole
+    /// Sets how long a browser may cache a preflight response (`Access-Control-Max-Age`, whole
     /// seconds; default [`DEFAULT_MAX_AGE`]). `None` omits the header, so browsers use their own
     /// default (5 seconds in Chromium); `Some(Duration::ZERO)` disables caching.
     ///
@@ -434,8 +435,8 @@ impl ForceCorsBuilder {
         self
     }
 
-    /// Answers Private Network Access preflights: when a preflight carries
-    /// `Access-Control-Request-Private-Network: true`, an allowed answer adds
+    /// Responds to Private Network Access preflights: when a preflight carries
+    /// `Access-Control-Request-Private-Network: true`, an allowed preflight's response adds
     /// `Access-Control-Allow-Private-Network: true`. Off by default, because it lets public
     /// websites call a server on a private network.
     ///
@@ -453,7 +454,7 @@ impl ForceCorsBuilder {
         self
     }
 
-    /// Sets the status of an allowed preflight answer: 204 by default; any status in
+    /// Sets the status of the response to an allowed preflight: 204 by default; any status in
     /// `200..=299` is accepted (some old clients want 200).
     ///
     /// ```
@@ -471,8 +472,8 @@ impl ForceCorsBuilder {
         self
     }
 
-    /// Sets the status of a rejected preflight answer: 403 by default; any status in
-    /// `400..=599` is accepted. A rejected answer carries no CORS headers either way.
+    /// Sets the status of the response to a rejected preflight: 403 by default; any status in
+    /// `400..=599` is accepted. That response carries no CORS headers either way.
     ///
     /// ```
     /// use force_cors::ForceCorsLayer;

@@ -16,7 +16,7 @@ const PREFLIGHT_VARY_WITH_PRIVATE_NETWORK: &str = "Origin, Access-Control-Reques
 /// The allowed methods, with the `Access-Control-Allow-Methods` value computed once.
 #[derive(Clone, Debug)]
 pub(crate) enum MethodPolicy {
-    /// Every method; answered with `*`, or with the requested method under credentials.
+    /// Every method: `*` in the response, or the requested method under credentials.
     Any,
     List {
         methods: Vec<Method>,
@@ -27,7 +27,7 @@ pub(crate) enum MethodPolicy {
 /// The allowed request headers, with the `Access-Control-Allow-Headers` value computed once.
 #[derive(Clone, Debug)]
 pub(crate) enum HeaderPolicy {
-    /// Every header; answered with the preflight's `Access-Control-Request-Headers`.
+    /// Every header: the response repeats the preflight's `Access-Control-Request-Headers`.
     Mirror,
     List {
         names: Vec<HeaderName>,
@@ -63,7 +63,7 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// Tells whether the answer depends on the request's origin, which calls for `Vary: Origin`.
+    /// Tells whether the response depends on the request's origin, which calls for `Vary: Origin`.
     pub(crate) fn varies_by_origin(&self) -> bool {
         !matches!(self.origins, OriginPolicy::Any)
     }

@@ -13,14 +13,14 @@ pub enum ConfigError {
     InvalidOrigin {
         /// The origin as it was configured.
         origin: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: &'static str,
     },
     /// A subdomain pattern is not of the form `scheme://*.domain[:port]`.
     InvalidOriginPattern {
         /// The pattern as it was configured.
         pattern: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: &'static str,
     },
     /// A bare `*` in the origin list.
@@ -60,7 +60,7 @@ pub enum ConfigError {
         /// Whether the variable is set but not valid Unicode.
         not_unicode: bool,
     },
-    /// An environment variable named as an origin list holds no origin.
+    /// An environment variable named as an origin list contains no origin.
     EnvironmentVariableEmpty {
         /// The variable's name.
         name: String,
@@ -71,7 +71,7 @@ pub enum ConfigError {
         name: String,
         /// The entry's position in the comma-separated list, from 1.
         position: usize,
-        /// What is wrong with the entry.
+        /// The reason the entry is invalid.
         error: Box<ConfigError>,
     },
     /// A rejection status outside `400..=599`.

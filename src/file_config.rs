@@ -34,7 +34,7 @@ pub struct CorsConfig {
     /// Exact origins, `scheme://*.domain` patterns and `null`, as in
     /// [`ForceCorsBuilder::allow_origins`].
     pub allow_origins: Vec<String>,
-    /// Every origin, answered with `*`.
+    /// Every origin, allowed with `*`.
     pub allow_any_origin: bool,
     /// The allowed methods; absent means `GET, HEAD, POST`.
     pub allow_methods: Option<Vec<String>>,
@@ -52,15 +52,15 @@ pub struct CorsConfig {
     pub allow_credentials: bool,
     /// `Access-Control-Max-Age` in seconds; absent means 600.
     pub max_age_seconds: Option<u64>,
-    /// Private Network Access preflight answers.
+    /// `Access-Control-Allow-Private-Network` on Private Network Access preflights.
     pub allow_private_network: bool,
     /// Status of an allowed preflight; absent means 204.
     pub preflight_status: Option<u16>,
     /// Status of a rejected preflight; absent means 403.
     pub rejection_status: Option<u16>,
-    /// Inner panics answered with a 500 carrying the CORS headers.
+    /// Inner panics turned into a 500 carrying the CORS headers.
     pub catch_panic: bool,
-    /// Inner errors answered with a 500 carrying the CORS headers.
+    /// Inner errors turned into a 500 carrying the CORS headers.
     pub catch_errors: bool,
 }
 

@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use crate::config::Config;
 use crate::decorate::decorate;
 
-/// A response the layer sends itself: a preflight answer or the 500 for a caught panic or error.
+/// A response the layer sends itself: a preflight response or the 500 for a caught panic or error.
 /// Its body is `ResBody::default()`, so it needs no body type of its own.
 #[derive(Debug)]
 pub(crate) struct LayerResponse {

@@ -43,7 +43,7 @@
 //!
 //! # What the layer does, by request
 //!
-//! - **Preflight** (`OPTIONS` with `Origin` and `Access-Control-Request-Method`): answered by the
+//! - **Preflight** (`OPTIONS` with `Origin` and `Access-Control-Request-Method`): handled by the
 //!   layer, never passed on. Allowed: the preflight status (204) with the allow headers.
 //!   Rejected (origin, method or a requested header not allowed): 403 without CORS headers.
 //!   Both carry `Vary: Origin, Access-Control-Request-Method, Access-Control-Request-Headers`.
@@ -51,21 +51,21 @@
 //!   `Access-Control-*` header the inner service set is removed; for an allowed origin the
 //!   configured ones are set, so there is exactly one `Access-Control-Allow-Origin`.
 //! - **No `Origin`**: passed on. Under any-origin configurations the response gets the same
-//!   headers as a CORS request (its answer does not depend on the origin, and a cache may
+//!   headers as a CORS request (the response does not depend on the origin, and a cache may
 //!   serve it to one).
-//! - Whenever the answer depends on the origin (lists, patterns, predicates), every response
+//! - Whenever the response depends on the origin (lists, patterns, predicates), every response
 //!   gets `Vary: Origin`, merged with the `Vary` tokens already there.
 //!
 //! # Ordering
 //!
-//! The layer must wrap everything that can answer early:
+//! The layer must wrap everything that can respond early:
 //!
 //! - axum: `Router::layer` wraps every route and the fallback, with the layers added before it
 //!   inside, so call `.layer(ForceCorsLayer::...)` last, after auth and body-limit layers.
 //!   `route_layer` is too deep: the router's 404 and 405 miss it.
 //! - tower: in `ServiceBuilder`, the first `.layer(...)` is the outermost.
 //! - tonic: in `Server::builder().layer(a).layer(b)`, `a` is the outermost; put the CORS layer
-//!   before tonic-web's layer, which answers an HTTP/1 preflight with 400.
+//!   before tonic-web's layer, which rejects an HTTP/1 preflight with 400.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]

@@ -16,12 +16,12 @@ use crate::ConfigError;
 /// A user-supplied origin check, called with the request's `Origin` header.
 pub(crate) type Predicate = Arc<dyn Fn(&HeaderValue) -> bool + Send + Sync>;
 
-/// Which origins a configuration allows.
+/// The origins a configuration allows.
 #[derive(Clone)]
 pub(crate) enum OriginPolicy {
-    /// Every origin, `null` included, answered with `Access-Control-Allow-Origin: *`.
+    /// Every origin, `null` included, allowed with `Access-Control-Allow-Origin: *`.
     Any,
-    /// The origins matched by a list, patterns or a predicate, each answered with its own value.
+    /// The origins matched by a list, patterns or a predicate, each echoed in the response.
     Matching(OriginMatcher),
 }
 
@@ -285,7 +285,7 @@ fn normalize_host(host: &str) -> Result<String, &'static str> {
     }
     if ends_in_number(host) {
         // Browsers read a host ending in a number as IPv4 and rewrite forms such as `127.1`,
-        // `0x7f.0.0.1` or `2130706433` to `127.0.0.1`; only the dotted form can ever match.
+        // `0x7f.0.0.1` or `2130706433` to `127.0.0.1`. Only the dotted form can ever match.
         return host
             .parse::<Ipv4Addr>()
             .map(|address| address.to_string())

@@ -84,9 +84,9 @@ impl Rejection {
     }
 }
 
-/// Answers a preflight: the allow headers when origin, method and every requested header are
+/// Builds the response to a preflight: the allow headers when origin, method and every requested header are
 /// allowed, otherwise the rejection status without CORS headers.
-pub(crate) fn answer(
+pub(crate) fn respond(
     config: &Config,
     request: &HeaderMap,
     origin: RequestOrigin<'_>,
@@ -170,8 +170,8 @@ fn method_allowed(config: &Config, request: &HeaderMap) -> bool {
 
 fn headers_allowed(config: &Config, request: &HeaderMap) -> bool {
     let HeaderPolicy::List { names, .. } = &config.headers else {
-        // The answer repeats the requested names; under credentials a `*` among them must not
-        // reach the browser. No browser requests a header called `*`.
+        // The response repeats the requested names, and under credentials a `*` among them must
+        // not reach the browser. No browser requests a header called `*`.
         return !config.credentials
             || !elements(request.get_all(ACCESS_CONTROL_REQUEST_HEADERS)).any(|name| name == b"*");
     };

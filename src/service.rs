@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::future::{LayerResponse, ResponseFuture};
 use crate::preflight::{self, RequestOrigin};
 
-/// A service that answers CORS preflights itself and puts the CORS headers on every response of
+/// A service that responds to CORS preflights itself and puts the CORS headers on every response of
 /// the inner service, whatever its status.
 ///
 /// Created by [`ForceCorsLayer`](crate::ForceCorsLayer). Cloning it clones the inner service and
@@ -60,8 +60,8 @@ where
         let origin = RequestOrigin::of(request.headers());
 
         if preflight::is_preflight(&request, &origin) {
-            let answer = preflight::answer(&self.config, request.headers(), origin);
-            return ResponseFuture::own(answer);
+            let response = preflight::respond(&self.config, request.headers(), origin);
+            return ResponseFuture::own(response);
         }
 
         let allow_origin = preflight::allowed_origin(&self.config, origin);
