@@ -351,7 +351,7 @@ pub fn cors_or_exit(built: Result<ForceCorsLayer, ConfigError>) -> ForceCorsLaye
 /// `ForceCorsLayer::permissive()`.
 pub fn describe_fixed_mode(args: &Args, preset: &str) -> String {
     let panics = if args.catch_panic {
-        ", panics answered with 500"
+        ", panics turned into a 500"
     } else {
         ""
     };
